@@ -1,0 +1,5 @@
+import sys
+
+from jobslab.cli import main
+
+sys.exit(main())

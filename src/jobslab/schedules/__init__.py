@@ -1,0 +1,73 @@
+"""When Dapr jobs fire: one schedule engine for the stand-in, the lessons and the plots.
+
+Parsing, validation and timing follow Dapr 1.18.3's Scheduler exactly (contract §2, §4):
+
+>>> from jobslab import schedules
+>>> s = schedules.parse("0 30 9 * * MON-FRI")
+>>> schedules.parse("*/5 * * * *")
+Traceback (most recent call last):
+...
+jobslab.schedules._errors.ScheduleError: expected exactly 6 fields, found 5: [*/5 * * * *]
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ._cron import CronSchedule, EverySchedule, Schedule, parse_schedule
+from ._errors import ScheduleError
+from ._gotime import (
+    GoTimeError,
+    datetime_to_ns,
+    format_go_duration,
+    format_rfc3339,
+    ns_to_datetime,
+    parse_go_duration,
+    parse_rfc3339,
+)
+from ._instants import parse_iso8601_duration, parse_point_in_time
+from ._job import JobTiming, job_fires
+
+__all__ = [
+    "CronSchedule",
+    "EverySchedule",
+    "GoTimeError",
+    "JobTiming",
+    "Schedule",
+    "ScheduleError",
+    "datetime_to_ns",
+    "format_go_duration",
+    "format_rfc3339",
+    "job_fires",
+    "next_after",
+    "ns_to_datetime",
+    "parse",
+    "parse_go_duration",
+    "parse_iso8601_duration",
+    "parse_point_in_time",
+    "parse_rfc3339",
+    "validate",
+]
+
+
+def parse(schedule: str) -> Schedule:
+    """Parse a Jobs API ``schedule`` exactly as Dapr's Scheduler does.
+
+    Raises :class:`ScheduleError` with Dapr's own message for anything it rejects.
+    """
+    return parse_schedule(schedule)
+
+
+def validate(schedule: str) -> str | None:
+    """``None`` when Dapr accepts ``schedule``, else Dapr's error message."""
+    try:
+        parse_schedule(schedule)
+    except ScheduleError as exc:
+        return exc.message
+    return None
+
+
+def next_after(schedule: str, t: datetime) -> datetime | None:
+    """The first fire time of ``schedule`` strictly after ``t`` (UTC unless a TZ prefix)."""
+    ns = parse_schedule(schedule).next_ns(datetime_to_ns(t))
+    return None if ns is None else ns_to_datetime(ns)

@@ -1,0 +1,166 @@
+"""When a whole job fires: schedule + dueTime + repeats + ttl (contract §2 and §4).
+
+Mirrors go-etcd-cron: ``builder.go`` ``Parse`` (validation, begin and expiration),
+``repeats.go``/``oneshot.go`` ``Next``, and ``counter.go`` ``updateNext`` (a tick after the
+expiry, or past the repeat count, ends the job, the very first tick included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ._cron import Schedule, parse_schedule
+from ._errors import ScheduleError
+from ._gotime import SECOND, datetime_to_ns, format_rfc3339, ns_to_datetime, parse_rfc3339
+from ._instants import parse_point_in_time
+
+
+@dataclass(frozen=True)
+class JobTiming:
+    """The timing of one job, as the Scheduler stores it.
+
+    Build it with :meth:`build` (which validates like Dapr), then ask :meth:`next_ns` for each
+    tick. Instants are nanoseconds since the epoch; :meth:`fires` gives datetimes.
+    """
+
+    schedule: str | None
+    repeats: int | None
+    #: Creation time truncated to the second (go-etcd-cron truncates ``now``).
+    start_ns: int
+    #: The absolute due time, when the job has one; it is then the first tick.
+    due_ns: int | None
+    #: The absolute expiry instant from ``ttl``; no tick after it fires.
+    expiration_ns: int | None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        schedule: str | None = None,
+        due_time: str | None = None,
+        ttl: str | None = None,
+        repeats: int | None = None,
+        created: datetime | int,
+    ) -> JobTiming:
+        """Validate a job's timing fields as the Scheduler does and resolve relative times.
+
+        ``created`` is the creation time (timezone-aware datetime, or ns since the epoch).
+        Raises :class:`ScheduleError` carrying Dapr's raw message.
+        """
+        if due_time is None and schedule is None:
+            raise ScheduleError("job must have either a due time or a schedule")
+        if schedule is None and repeats is not None and repeats > 1:
+            raise ScheduleError("job must have a schedule to repeat", field="repeats")
+        if repeats is not None and repeats < 1:
+            raise ScheduleError("defined repeats must be greater than 0", field="repeats")
+        if schedule is None and ttl is not None:
+            raise ScheduleError("job must have a schedule to have a ttl", field="ttl")
+        if schedule is not None:
+            parse_schedule(schedule)
+        created_ns = created if isinstance(created, int) else datetime_to_ns(created)
+        now = created_ns - created_ns % SECOND
+        due_ns = None
+        if due_time is not None:
+            due_ns = parse_point_in_time(due_time, now, field="dueTime")
+        expiration = None
+        if ttl is not None:
+            start = due_ns if due_ns is not None else now
+            try:
+                expiration = parse_point_in_time(ttl, start, field="ttl")
+            except ScheduleError:
+                raise ScheduleError("ttl format not recognized", field="ttl") from None
+            if due_ns is not None and due_ns > expiration:
+                raise ScheduleError("ttl must be greater than due time", field="ttl")
+        return cls(schedule, repeats, now, due_ns, expiration)
+
+    @property
+    def is_oneshot(self) -> bool:
+        return self.schedule is None
+
+    def parsed(self) -> Schedule | None:
+        return None if self.schedule is None else parse_schedule(self.schedule)
+
+    def next_ns(self, count: int, last_ns: int | None) -> int | None:
+        """The tick after ``count`` completed ticks, the last scheduled at ``last_ns``.
+
+        ``None`` means the job is finished and the Scheduler deletes it.
+        """
+        if self.repeats is not None and count >= self.repeats:
+            return None
+        sched = self.parsed()
+        if sched is None:
+            return self.due_ns if count < 1 else None
+        if last_ns is None:
+            nxt = self.due_ns if self.due_ns is not None else sched.next_ns(self.start_ns)
+        else:
+            nxt = sched.next_ns(last_ns)
+        if nxt is None:
+            return None
+        if self.expiration_ns is not None and nxt > self.expiration_ns:
+            return None
+        return nxt
+
+    def iter_ns(self, *, after_ns: int | None = None) -> Iterator[int]:
+        """Every tick, in order, assuming each trigger succeeds; ``after_ns`` skips earlier."""
+        count, last = 0, None
+        while True:
+            nxt = self.next_ns(count, last)
+            if nxt is None:
+                return
+            if after_ns is None or nxt > after_ns:
+                yield nxt
+            count, last = count + 1, nxt
+
+    def fires(self, n: int = 10) -> list[datetime]:
+        """The first ``n`` fire times (UTC datetimes), assuming each trigger succeeds."""
+        out: list[datetime] = []
+        for ns in self.iter_ns():
+            if len(out) >= n:
+                break
+            out.append(ns_to_datetime(ns))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form for a job store; :meth:`from_dict` reads it back."""
+        return {
+            "schedule": self.schedule,
+            "repeats": self.repeats,
+            "start": format_rfc3339(self.start_ns),
+            "due": None if self.due_ns is None else format_rfc3339(self.due_ns),
+            "expiration": None
+            if self.expiration_ns is None
+            else format_rfc3339(self.expiration_ns),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobTiming:
+        def opt(key: str) -> int | None:
+            value = data.get(key)
+            return None if value is None else parse_rfc3339(value)
+
+        return cls(
+            schedule=data.get("schedule"),
+            repeats=data.get("repeats"),
+            start_ns=parse_rfc3339(data["start"]),
+            due_ns=opt("due"),
+            expiration_ns=opt("expiration"),
+        )
+
+
+def job_fires(
+    *,
+    created: datetime | int,
+    schedule: str | None = None,
+    due_time: str | None = None,
+    ttl: str | None = None,
+    repeats: int | None = None,
+    n: int = 10,
+) -> list[datetime]:
+    """Fire times of a job created at ``created``, as the Scheduler would fire it."""
+    timing = JobTiming.build(
+        schedule=schedule, due_time=due_time, ttl=ttl, repeats=repeats, created=created
+    )
+    return timing.fires(n)
