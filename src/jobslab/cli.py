@@ -16,7 +16,6 @@ from . import DAPR_VERSION, __version__
 
 # Modules that contribute sub-commands through ``add_commands(subparsers)``.
 _COMMAND_MODULES = (
-    "jobslab.schedules.cli",
     "jobslab.local.cli",
     "jobslab.cluster.cli",
     "jobslab.doctor",
