@@ -1,0 +1,179 @@
+"""``jobslab doctor``: what is installed, what is listening, what to fix.
+
+A preflight in the spirit of navo-workshop's ``check_env.py``: every check says what it found
+and, when something is wrong, exactly what to do. The first lesson runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from . import DAPR_VERSION, __version__
+from .paths import repo_root, state_dir
+
+BACKENDS = ("local", "kind", "selfhosted")
+#: Ports the local backend uses by default (Dapr's defaults): sidecar HTTP and Scheduler.
+DEFAULT_PORTS = {3500: "Dapr HTTP port (first sidecar)", 50006: "Scheduler port"}
+#: External tools each backend needs, beyond Python.
+BACKEND_TOOLS = {
+    "local": (),
+    "kind": ("docker", "kind", "kubectl", "helm"),
+    "selfhosted": ("dapr",),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One preflight result."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = "ok " if self.ok else "FIX"
+        text = f"[{mark}] {self.name}: {self.detail}"
+        if not self.ok and self.fix:
+            text += f"\n      -> {self.fix}"
+        return text
+
+
+def _python() -> Check:
+    v = sys.version_info
+    ok = v >= (3, 11)
+    return Check("python", ok, f"{v.major}.{v.minor}.{v.micro}",
+                 "install Python 3.11 or newer, then run `make lab` again")
+
+
+def _requirements() -> list[Check]:
+    checks = []
+    for text in metadata.requires("jobslab") or []:
+        if "extra ==" in text:
+            continue
+        req = Requirement(text)
+        try:
+            installed = metadata.version(req.name)
+        except metadata.PackageNotFoundError:
+            checks.append(Check(req.name, False, "not installed",
+                                "run `make lab` (or `pip install -e .`) in the workbook folder"))
+            continue
+        ok = req.specifier.contains(installed, prereleases=True)
+        checks.append(Check(req.name, ok, f"{installed} (wants {req.specifier or 'any'})",
+                            f"pip install '{req}'  (or delete .venv and run `make lab`)"))
+    return checks
+
+
+def _kernel() -> Check:
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        specs = KernelSpecManager().find_kernel_specs()
+    except Exception as exc:  # any failure here is worth reporting as-is
+        return Check("jupyter kernel", False, f"cannot list kernels ({exc})",
+                     "pip install ipykernel")
+    ok = "python3" in specs
+    return Check("jupyter kernel", ok, "python3 available" if ok else "no python3 kernel",
+                 "python -m ipykernel install --user --name python3")
+
+
+def port_holder_hint(port: int) -> str:
+    """A one-line hint about who holds ``port``, or '' when it is free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return "in use"
+    return ""
+
+
+def _ports() -> list[Check]:
+    checks = []
+    for port, what in DEFAULT_PORTS.items():
+        state = "in use; `jobslab status` shows whether jobslab holds it" if (
+            port_holder_hint(port)) else "free"
+        checks.append(Check(f"port {port}", True, f"{what}: {state}"))
+    return checks
+
+
+def _state(explicit: str | None) -> Check:
+    path = state_dir(explicit)
+    shown = _show_path(path)
+    try:
+        probe = path / ".doctor-probe"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        return Check("state dir", False, f"{shown} is not writable ({exc.strerror})",
+                     "set JOBSLAB_HOME to a writable folder, or pass --state-dir")
+    return Check("state dir", True, shown)
+
+
+def _show_path(path: Path) -> str:
+    """A path as a learner should see it: relative to the workbook, or with ~."""
+    root = repo_root()
+    if root is not None:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            pass
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+def _backend() -> list[Check]:
+    name = os.environ.get("JOBSLAB_BACKEND", "local")
+    if name not in BACKENDS:
+        return [Check("backend", False, f"JOBSLAB_BACKEND={name!r} is not a backend",
+                      f"use one of {', '.join(BACKENDS)} (or unset it for 'local')")]
+    checks = [Check("backend", True, f"{name} (Dapr {DAPR_VERSION})")]
+    for tool in BACKEND_TOOLS[name]:
+        found = shutil.which(tool)
+        checks.append(Check(tool, bool(found), "found" if found else "not on PATH",
+                            "see docs/troubleshooting.md for how to install it"))
+    return checks
+
+
+def run_checks(state: str | None = None) -> list[Check]:
+    """Every preflight check, in the order a learner should fix them."""
+    return [
+        _python(),
+        Check("jobslab", True, __version__),
+        *_requirements(),
+        _kernel(),
+        _state(state),
+        *_backend(),
+        *_ports(),
+    ]
+
+
+def report(state: str | None = None) -> bool:
+    """Print the checks (for notebooks and the CLI); ``True`` when nothing needs fixing."""
+    checks = run_checks(state)
+    for check in checks:
+        print(check.line())
+    bad = [c for c in checks if not c.ok]
+    print("All good." if not bad else f"{len(bad)} thing(s) to fix, see above.")
+    return not bad
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    return 0 if report(args.state_dir) else 1
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="what is installed, what is listening, what to fix")
+    p.add_argument("--state-dir", default=None, help="state directory to check")
+    p.set_defaults(func=_cmd)
