@@ -1,0 +1,218 @@
+"""``KindBackend``: what ``jobslab.connect``/``jobslab.serve`` call when ``JOBSLAB_BACKEND=kind``.
+
+The handler runs on the host (uvicorn, one per replica, bound to :attr:`handler_bind_host`);
+for each replica a Deployment in the cluster carries a Dapr sidecar pointed at the host
+(``dapr.io/app-channel-address``), and a ``kubectl port-forward`` brings that sidecar's HTTP
+port to ``127.0.0.1:<base_http_port + i>``. Notebook code then talks to
+``http://127.0.0.1:3500`` exactly as on the local backend.
+
+Order matters (spec §2.2): start the handlers first, then :meth:`KindBackend.deploy` — the
+rollout only completes once each sidecar has reached its handler.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .. import paths
+from . import pins
+from .kind import KindCluster
+from .manifests import deployment_name, render_replicas, to_yaml
+from .portforward import PortForward, PortForwardManager
+from .runner import ClusterError, Runner
+
+log = logging.getLogger(__name__)
+
+UP_HINT = "run `jobslab cluster up` (or `make cluster-up`) first, then run this cell again"
+
+
+class KindBackend:
+    """Real Dapr 1.18.3 in a kind cluster, reached through port-forwards.
+
+    Interface shared with :class:`jobslab.selfhosted.SelfHostedBackend`:
+
+    - ``name`` — ``"kind"``.
+    - ``handler_bind_host`` — the address uvicorn must bind (``0.0.0.0``: on Linux the cluster
+      reaches the host through the bridge gateway, never through loopback).
+    - ``supports_job_list`` / ``supports_scheduler_restart`` — False: Dapr has no HTTP list
+      of jobs, and the Scheduler is a StatefulSet the workbook does not restart. Callers
+      should say so and skip.
+    - :meth:`ensure` — check the cluster is up; raise :class:`ClusterError` telling to run
+      ``jobslab cluster up`` otherwise. Never creates a cluster implicitly.
+    - :meth:`deploy` ``(app_id, replicas, app_ports) -> [sidecar HTTP ports on 127.0.0.1]``.
+    - :meth:`undeploy` ``(app_id)``, :meth:`close` (stop every port-forward).
+    """
+
+    name = "kind"
+    handler_bind_host = "0.0.0.0"
+    supports_job_list = False
+    supports_scheduler_restart = False
+
+    def __init__(
+        self,
+        cluster_name: str = pins.CLUSTER_NAME,
+        *,
+        runner: Runner | None = None,
+        state_dir: str | Path | None = None,
+        base_http_port: int = pins.SIDECAR_HTTP_PORT,
+        rollout_timeout: float = 180.0,
+        watchdog_interval: float = 0.5,
+        progress: Callable[..., None] | None = None,
+    ) -> None:
+        self.runner = runner or Runner()
+        self.cluster = KindCluster(cluster_name, runner=self.runner, progress=progress)
+        self._state_dir = Path(state_dir) if state_dir else None
+        self.base_http_port = base_http_port
+        self.rollout_timeout = rollout_timeout
+        self.forwards = PortForwardManager(self.runner, interval=watchdog_interval)
+        self._host: str | None = None
+        self._ensured = False
+        self._ports: dict[str, list[int]] = {}
+
+    @property
+    def state_dir(self) -> Path:
+        base = paths.state_dir(self._state_dir) / "kind"
+        base.mkdir(parents=True, exist_ok=True)
+        return base
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def ensure(self) -> None:
+        """Check the cluster, the Dapr release and the sidecar injector are ready."""
+        if self._ensured:
+            return
+        if self.runner.which("kubectl") is None or self.runner.which("kind") is None:
+            raise ClusterError(f"kind and kubectl are needed for JOBSLAB_BACKEND=kind; "
+                               f"see docs/kind.md, then {UP_HINT}")
+        if not self.cluster.exists():
+            raise ClusterError(f"there is no kind cluster {self.cluster.name}; {UP_HINT}")
+        release = self.cluster.release()
+        if release is None or release.status != "deployed":
+            state = "not installed" if release is None else release.status
+            raise ClusterError(f"Dapr is {state} in kind cluster {self.cluster.name}; {UP_HINT}")
+        # Pods created before the injector is ready get no sidecar (spec §5, problem 14).
+        self.runner.run(
+            self.cluster.kubectl("rollout", "status", "deployment/dapr-sidecar-injector",
+                                 "--namespace", pins.HELM_NAMESPACE, "--timeout=60s"),
+            timeout=90, what="checking the Dapr sidecar injector", fix=UP_HINT)
+        self._ensured = True
+
+    def host_address(self) -> str:
+        """The host's IP as pods see it (cached; see :mod:`jobslab.cluster.host`)."""
+        if self._host is None:
+            from .host import host_address
+
+            self._host = host_address(self.runner, self.cluster.name)
+        return self._host
+
+    def deploy(self, app_id: str, replicas: int, app_ports: Sequence[int]) -> list[int]:
+        """Deploy ``replicas`` sidecars for ``app_id`` pointed at ``app_ports`` on the host.
+
+        Replica ``i`` gets Deployment ``<app_id>-<i>`` and its sidecar HTTP port forwarded to
+        ``127.0.0.1:<base_http_port + i>``; the list of those local ports is returned. Replicas
+        beyond ``replicas`` left from an earlier call are deleted. Blocks until each rollout
+        is complete, i.e. until each sidecar has reached its handler.
+        """
+        if replicas != len(app_ports):
+            raise ValueError(f"{replicas} replicas need {replicas} app ports, got {app_ports}")
+        self.ensure()
+        objects = render_replicas(app_id, list(app_ports), self.host_address())
+        self.runner.run(
+            self.cluster.kubectl("apply", "-f", "-"), input=to_yaml(objects), timeout=120,
+            what=f"applying the Deployments of {app_id}",
+            fix=f"check the cluster answers (`kubectl --context {self.cluster.context} get nodes`)")
+        self._delete_extra(app_id, replicas)
+        for replica in range(replicas):
+            self._wait_ready(app_id, replica, app_ports[replica])
+        ports = []
+        for replica in range(replicas):
+            port = self.base_http_port + replica
+            self.forwards.add(PortForward(
+                self.runner, f"deployment/{deployment_name(app_id, replica)}", port,
+                context=self.cluster.context,
+                log_path=self.state_dir / f"port-forward-{port}.log"))
+            ports.append(port)
+        for stale in self._ports.get(app_id, [])[replicas:]:
+            self.forwards.remove(stale)
+        self._ports[app_id] = ports
+        return ports
+
+    def _deployments(self, app_id: str) -> list[str]:
+        result = self.runner.run(
+            self.cluster.kubectl(
+                "get", "deployments", "--namespace", pins.APP_NAMESPACE, "--output", "json",
+                "--selector", f"app.kubernetes.io/instance={app_id},"
+                "app.kubernetes.io/managed-by=jobslab"),
+            timeout=60, what=f"listing the Deployments of {app_id}")
+        return [i["metadata"]["name"] for i in json.loads(result.stdout or "{}").get("items", [])]
+
+    def _delete_extra(self, app_id: str, replicas: int) -> None:
+        wanted = {deployment_name(app_id, i) for i in range(replicas)}
+        extra = sorted(set(self._deployments(app_id)) - wanted)
+        if extra:
+            self.runner.run(
+                self.cluster.kubectl("delete", "deployment", "--namespace", pins.APP_NAMESPACE,
+                                     "--ignore-not-found", *extra),
+                timeout=120, what=f"removing surplus replicas of {app_id}")
+
+    def _wait_ready(self, app_id: str, replica: int, app_port: int) -> None:
+        name = deployment_name(app_id, replica)
+        fix = (f"the sidecar waits until {self.host_address()}:{app_port} accepts connections: "
+               f"start the handler first, bound to 0.0.0.0 (not 127.0.0.1); check a firewall; "
+               f"read `kubectl --context {self.cluster.context} logs deployment/{name} -c daprd`; "
+               "see docs/troubleshooting.md (problem 15)")
+        rollout = self.cluster.kubectl(
+            "rollout", "status", f"deployment/{name}", "--namespace", pins.APP_NAMESPACE,
+            f"--timeout={self.rollout_timeout:.0f}s")
+        self.runner.run(rollout, timeout=self.rollout_timeout + 30,
+                        what=f"waiting for replica {replica} of {app_id}", fix=fix)
+        if self._has_sidecar(name):
+            return
+        # Created before the injector was ready: recreate the pod (spec §5, problem 14).
+        log.warning("%s has no daprd container; restarting it", name)
+        self.runner.run(self.cluster.kubectl("rollout", "restart", f"deployment/{name}",
+                                             "--namespace", pins.APP_NAMESPACE), timeout=60)
+        self.runner.run(rollout, timeout=self.rollout_timeout + 30,
+                        what=f"waiting for replica {replica} of {app_id}", fix=fix)
+        if not self._has_sidecar(name):
+            raise ClusterError(
+                f"the pod of {name} has no daprd sidecar.\n  What to do: check "
+                f"`kubectl --context {self.cluster.context} -n {pins.HELM_NAMESPACE} get pods` "
+                "(the sidecar injector must be Running) and see docs/troubleshooting.md "
+                "(problem 14).")
+
+    def _has_sidecar(self, name: str) -> bool:
+        result = self.runner.run(
+            self.cluster.kubectl("get", "pods", "--namespace", pins.APP_NAMESPACE,
+                                 "--selector", f"app.kubernetes.io/name={name}",
+                                 "--output", "json"),
+            timeout=60, what=f"reading the pods of {name}")
+        pods = json.loads(result.stdout or "{}").get("items", [])
+        names = {
+            c.get("name")
+            for pod in pods
+            for c in [*pod["spec"].get("containers", []), *pod["spec"].get("initContainers", [])]
+        }
+        return "daprd" in names
+
+    def undeploy(self, app_id: str) -> None:
+        """Stop the port-forwards of ``app_id`` and delete its Deployments."""
+        for port in self._ports.pop(app_id, []):
+            self.forwards.remove(port)
+        self.runner.run(
+            self.cluster.kubectl(
+                "delete", "deployments", "--namespace", pins.APP_NAMESPACE, "--ignore-not-found",
+                "--selector", f"app.kubernetes.io/instance={app_id},"
+                "app.kubernetes.io/managed-by=jobslab"),
+            timeout=120, what=f"deleting the Deployments of {app_id}")
+
+    def sidecar_ports(self, app_id: str) -> list[int]:
+        """Local ports of ``app_id``'s sidecars (after :meth:`deploy`)."""
+        return list(self._ports.get(app_id, []))
+
+    def close(self) -> None:
+        """Stop every port-forward (the Deployments stay; :meth:`undeploy` removes them)."""
+        self.forwards.stop()
+        self._ports.clear()
