@@ -1,0 +1,1 @@
+"""Tests of the schedule engine (contract §2, §4)."""
