@@ -13,6 +13,7 @@ jobslab.schedules._errors.ScheduleError: expected exactly 6 fields, found 5: [*/
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ._cron import CronSchedule, EverySchedule, Schedule, parse_schedule
 from ._errors import ScheduleError
@@ -27,27 +28,55 @@ from ._gotime import (
 )
 from ._instants import parse_iso8601_duration, parse_point_in_time
 from ._job import JobTiming, job_fires
+from .describe import describe
+from .lint import Finding, lint
+
+# Learner-facing helpers that need pandas/matplotlib load on first use, so the stand-in's
+# scheduler (which only needs the engine) starts fast.
+_LAZY = {
+    "next_fires": "frames",
+    "plot_timeline": "plots",
+    "plot_heatmap": "plots",
+    "plot_planned_vs_actual": "plots",
+}
 
 __all__ = [
     "CronSchedule",
     "EverySchedule",
+    "Finding",
     "GoTimeError",
     "JobTiming",
     "Schedule",
     "ScheduleError",
     "datetime_to_ns",
+    "describe",
     "format_go_duration",
     "format_rfc3339",
     "job_fires",
+    "lint",
     "next_after",
+    "next_fires",
     "ns_to_datetime",
     "parse",
     "parse_go_duration",
     "parse_iso8601_duration",
     "parse_point_in_time",
     "parse_rfc3339",
+    "plot_heatmap",
+    "plot_planned_vs_actual",
+    "plot_timeline",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse(schedule: str) -> Schedule:
