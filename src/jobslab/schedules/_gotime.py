@@ -30,6 +30,7 @@ _UNITS = {
 }
 
 _MAX_INT64 = (1 << 63) - 1
+_LIMIT = 1 << 63
 
 
 class GoTimeError(ValueError):
@@ -76,34 +77,40 @@ def parse_go_duration(s: str) -> int:
         return 0
     if s == "":
         raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
-    total = 0
+    total = 0  # Go accumulates in a uint64 and allows 1<<63 (for the negative minimum)
     while s:
         # The next character must be [0-9.]
         if not (s[0] == "." or "0" <= s[0] <= "9"):
             raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
-        i = 0
+        # leadingInt: [0-9]*, overflowing past 1<<63.
+        i, v = 0, 0
         while i < len(s) and "0" <= s[i] <= "9":
+            if v > _LIMIT // 10:
+                raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+            v = v * 10 + ord(s[i]) - 48
+            if v > _LIMIT:
+                raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
             i += 1
         pre = i > 0
-        v = int(s[:i]) if pre else 0
-        if v > _MAX_INT64:
-            raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
         s = s[i:]
+        # leadingFraction: (\.[0-9]*)?, digits past what fits are read and ignored.
         frac, scale, post = 0, 1, False
         if s.startswith("."):
             s = s[1:]
-            i = 0
+            i, overflow = 0, False
             while i < len(s) and "0" <= s[i] <= "9":
+                if not overflow:
+                    if frac > _MAX_INT64 // 10:
+                        overflow = True
+                    else:
+                        y = frac * 10 + ord(s[i]) - 48
+                        if y > _LIMIT:
+                            overflow = True
+                        else:
+                            frac, scale = y, scale * 10
                 i += 1
             post = i > 0
-            digits = s[:i]
             s = s[i:]
-            # Go keeps at most the digits that fit; extra precision is dropped.
-            for d in digits:
-                if scale > _MAX_INT64 // 10:
-                    break
-                frac = frac * 10 + int(d)
-                scale *= 10
         if not pre and not post:
             raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
         i = 0
@@ -116,18 +123,22 @@ def parse_go_duration(s: str) -> int:
         unit = _UNITS.get(u)
         if unit is None:
             raise GoTimeError(f"time: unknown unit {go_quote(u)} in duration {go_quote(orig)}")
-        if v > _MAX_INT64 // unit:
+        if v > _LIMIT // unit:
             raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
         v *= unit
-        if frac:
+        if frac > 0:
             # Go: v += uint64(float64(f) * (float64(unit) / scale))
             v += int(float(frac) * (float(unit) / float(scale)))
-            if v > _MAX_INT64:
+            if v > _LIMIT:
                 raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
         total += v
-        if total > _MAX_INT64:
+        if total > _LIMIT:
             raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
-    return -total if neg else total
+    if neg:
+        return -total
+    if total > _MAX_INT64:
+        raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+    return total
 
 
 def format_go_duration(ns: int) -> str:

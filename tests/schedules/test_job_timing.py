@@ -1,0 +1,323 @@
+"""When a whole job fires, and which jobs the Scheduler refuses (contract §2 "Validation
+rules", §4 "When the job fires", "Time zone")."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from itertools import islice, pairwise
+
+import pytest
+
+from jobslab.schedules import JobTiming, ScheduleError, job_fires, next_after, parse_rfc3339
+
+from .helpers import job_fire_strings, next_fires, utc
+
+T0 = "2026-01-01T00:00:00Z"
+
+
+def build_error(**fields: object) -> ScheduleError:
+    with pytest.raises(ScheduleError) as info:
+        JobTiming.build(created=parse_rfc3339(T0), **fields)  # type: ignore[arg-type]
+    return info.value
+
+
+# --- first fire, cadence --------------------------------------------------------------
+
+
+def test_contract_s4_creation_time_never_fires() -> None:
+    """contract §4 When the job fires: first fire = Next(creation); creation itself never
+    fires, even when it matches the cron."""
+    assert job_fire_strings(T0, 2, schedule="0 0 0 * * *") == [
+        "2026-01-02T00:00:00Z",
+        "2026-01-03T00:00:00Z",
+    ]
+    assert job_fire_strings(T0, 1, schedule="* * * * * *") == ["2026-01-01T00:00:01Z"]
+
+
+def test_contract_s4_every_first_fire_is_creation_plus_delay() -> None:
+    """contract §4: `@every 10s` first fires at creation + 10s, then every 10s."""
+    assert job_fire_strings(T0, 3, schedule="@every 10s") == [
+        "2026-01-01T00:00:10Z",
+        "2026-01-01T00:00:20Z",
+        "2026-01-01T00:00:30Z",
+    ]
+
+
+def test_contract_s4_every_keeps_cadence_from_scheduled_times() -> None:
+    """contract §4: later fires are Next(last *scheduled* time), so a late trigger does not
+    shift the cadence: the tick after a 12:00:10 tick is 12:00:20 however late it ran."""
+    timing = JobTiming.build(schedule="@every 10s", created=utc(2026, 1, 1, 12))
+    first = timing.next_ns(0, None)
+    assert first == parse_rfc3339("2026-01-01T12:00:10Z")
+    assert timing.next_ns(1, first) == parse_rfc3339("2026-01-01T12:00:20Z")
+    ticks = list(islice(timing.iter_ns(), 50))
+    assert {b - a for a, b in pairwise(ticks)} == {10 * 1_000_000_000}
+
+
+def test_contract_s4_due_time_fires_first_even_off_schedule() -> None:
+    """contract §4: with schedule + dueTime the first fire is at dueTime even when it does not
+    match the cron; then Next(dueTime)."""
+    assert job_fire_strings(
+        T0, 3, schedule="0 0 9 * * *", due_time="2026-01-01T03:17:00Z"
+    ) == ["2026-01-01T03:17:00Z", "2026-01-01T09:00:00Z", "2026-01-02T09:00:00Z"]
+
+
+def test_contract_s4_every_with_due_time_zero_fires_at_once() -> None:
+    """contract §4 (test duetime.go): `@every 1m` with dueTime `0s` fires at creation, then
+    every minute from there."""
+    assert job_fire_strings(T0, 3, schedule="@every 1m", due_time="0s") == [
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:01:00Z",
+        "2026-01-01T00:02:00Z",
+    ]
+
+
+def test_contract_s4_relative_due_time_counts_from_creation_second() -> None:
+    """contract §2: a relative dueTime counts from creation (truncated to the second)."""
+    assert job_fire_strings("2026-01-01T10:00:00.7Z", 1, due_time="5s") == [
+        "2026-01-01T10:00:05Z"
+    ]
+
+
+# --- repeats, ttl, one-shot -----------------------------------------------------------
+
+
+def test_contract_s4_repeats_stop_after_n_ticks() -> None:
+    """contract §4 (test repeats.go): `@every 1s` + repeats 2 fires exactly 2 times."""
+    assert job_fire_strings(T0, 10, schedule="@every 1s", repeats=2) == [
+        "2026-01-01T00:00:01Z",
+        "2026-01-01T00:00:02Z",
+    ]
+    assert len(job_fire_strings(T0, 10, schedule="0 0 * * * *", repeats=3)) == 3
+
+
+def test_contract_s4_ttl_stops_when_next_tick_is_after_expiry() -> None:
+    """contract §4 (test repeats.go): `@every 1s` + ttl `3s` fires 3 times (a tick exactly at
+    the expiry still fires)."""
+    assert job_fire_strings(T0, 10, schedule="@every 1s", ttl="3s") == [
+        "2026-01-01T00:00:01Z",
+        "2026-01-01T00:00:02Z",
+        "2026-01-01T00:00:03Z",
+    ]
+
+
+def test_contract_s2_relative_ttl_counts_from_due_time() -> None:
+    """contract §2: a relative ttl counts from dueTime when one is set (not from creation)."""
+    assert job_fire_strings(T0, 10, schedule="@every 1s", due_time="10s", ttl="3s") == [
+        "2026-01-01T00:00:10Z",
+        "2026-01-01T00:00:11Z",
+        "2026-01-01T00:00:12Z",
+        "2026-01-01T00:00:13Z",
+    ]
+    timing = JobTiming.build(schedule="@daily", due_time="1h", ttl="2h", created=utc(2026, 1, 1))
+    assert timing.expiration_ns == parse_rfc3339("2026-01-01T03:00:00Z")
+
+
+def test_contract_s2_absolute_ttl_is_absolute() -> None:
+    """contract §2: an RFC 3339 ttl is an instant of its own."""
+    assert len(job_fire_strings(T0, 100, schedule="@hourly", ttl="2026-01-01T05:30:00+00:00")) == 5
+
+
+def test_contract_s4_first_tick_after_expiry_means_no_fires() -> None:
+    """contract §4: `{"schedule":"@daily","ttl":"2h"}` created at 09:00 UTC is accepted but
+    never fires."""
+    timing = JobTiming.build(schedule="@daily", ttl="2h", created=utc(2026, 1, 1, 9))
+    assert timing.fires(5) == []
+    assert timing.next_ns(0, None) is None
+
+
+def test_contract_s4_one_shot_fires_once() -> None:
+    """contract §4: dueTime only is a one-shot job; `repeats: 1` is allowed with it."""
+    assert job_fire_strings(T0, 5, due_time="1h30m") == ["2026-01-01T01:30:00Z"]
+    assert job_fire_strings(T0, 5, due_time="1h30m", repeats=1) == ["2026-01-01T01:30:00Z"]
+    timing = JobTiming.build(due_time="1h", created=utc(2026, 1, 1))
+    assert timing.is_oneshot
+    assert timing.next_ns(1, timing.due_ns) is None
+
+
+def test_contract_s4_one_shot_in_the_past_still_fires_once() -> None:
+    """contract §4 (vector c0756): a dueTime before creation fires once, at that instant."""
+    assert job_fire_strings(T0, 5, due_time="2025-12-31T00:00:00Z") == ["2025-12-31T00:00:00Z"]
+
+
+def test_contract_s4_timing_survives_a_store_round_trip() -> None:
+    """contract §4: what the stand-in stores (to_dict) gives back the same ticks."""
+    timing = JobTiming.build(
+        schedule="0 */5 * * * *", due_time="90s", ttl="1h", repeats=7, created=utc(2026, 1, 1)
+    )
+    again = JobTiming.from_dict(timing.to_dict())
+    assert again == timing
+    assert again.fires(10) == timing.fires(10)
+    assert len(timing.fires(10)) == 7
+
+
+# --- validation rules 5-10 --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "message", "field"),
+    [
+        ({"due_time": "1s", "repeats": 2}, "job must have a schedule to repeat", "repeats"),
+        ({"schedule": "@daily", "repeats": 0}, "defined repeats must be greater than 0",
+         "repeats"),
+        ({"due_time": "1s", "repeats": 0}, "defined repeats must be greater than 0", "repeats"),
+        ({"due_time": "1s", "ttl": "1h"}, "job must have a schedule to have a ttl", "ttl"),
+        ({"schedule": "0 * * * *"}, "expected exactly 6 fields, found 5: [0 * * * *]",
+         "schedule"),
+        ({"schedule": "@daily", "due_time": "tomorrow"}, "due time format not recognized",
+         "dueTime"),
+        ({"schedule": "@daily", "ttl": "forever"}, "ttl format not recognized", "ttl"),
+        ({"schedule": "@daily", "ttl": "R5/PT1H"}, "ttl format not recognized", "ttl"),
+        ({"schedule": "@daily", "due_time": "2026-01-02T00:00:00Z",
+          "ttl": "2026-01-01T12:00:00Z"}, "ttl must be greater than due time", "ttl"),
+        ({"schedule": "@daily", "due_time": "10s", "ttl": "-1s"},
+         "ttl must be greater than due time", "ttl"),
+    ],
+)
+def test_contract_s2_validation_rules_5_to_10(fields: dict, message: str, field: str) -> None:
+    """contract §2 Validation rules 5-10: exact go-etcd-cron messages, and which field."""
+    err = build_error(**fields)
+    assert str(err) == message
+    assert err.field == field
+    assert err.http_message() == (
+        "failed to schedule job due to: rpc error: code = Unknown desc = "
+        f"job failed validation: {message}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        # rule 6 (repeats) before rule 7 (ttl)
+        ({"due_time": "1s", "ttl": "1h", "repeats": 0}, "defined repeats must be greater than 0"),
+        # rule 8 (schedule) before rule 9 (dueTime)
+        ({"schedule": "bad", "due_time": "bad"}, "expected exactly 6 fields, found 1: [bad]"),
+        # rule 9 for dueTime before ttl
+        ({"schedule": "@daily", "due_time": "bad", "ttl": "bad"}, "due time format not recognized"),
+    ],
+)
+def test_contract_s2_validation_rules_run_in_order(fields: dict, message: str) -> None:
+    """contract §2 Validation rules: checks run in the documented order."""
+    assert str(build_error(**fields)) == message
+
+
+def test_contract_s2_rule10_ttl_equal_to_due_time_accepted() -> None:
+    """contract §2 rule 10: a ttl equal to dueTime is accepted (and fires once, at dueTime)."""
+    at = "2026-01-01T06:00:00Z"
+    assert job_fire_strings(T0, 5, schedule="@hourly", due_time=at, ttl=at) == [at]
+    assert job_fire_strings(T0, 5, schedule="@hourly", due_time="1h", ttl="0s") == [
+        "2026-01-01T01:00:00Z"
+    ]
+
+
+def test_contract_s2_job_needs_schedule_or_due_time() -> None:
+    """contract §2 rule 3: neither schedule nor dueTime is refused."""
+    with pytest.raises(ScheduleError):
+        JobTiming.build(created=utc(2026, 1, 1))
+
+
+# --- calendar edges ------------------------------------------------------------------
+
+
+def test_contract_s4_leap_day_fires_every_four_years() -> None:
+    """contract §4: `0 0 0 29 2 *` fires on Feb 29 only."""
+    assert next_fires("0 0 0 29 2 *", "2026-01-01T00:00:00Z", 3) == [
+        "2028-02-29T00:00:00Z",
+        "2032-02-29T00:00:00Z",
+        "2036-02-29T00:00:00Z",
+    ]
+
+
+def test_contract_s4_five_year_search_limit() -> None:
+    """contract §4 Parser (robfig Next): no match within five years means no fire, so Feb 29
+    stops after 2096 (2100 is not a leap year)."""
+    assert next_fires("0 0 0 29 2 *", "2093-01-01T00:00:00Z", 3) == ["2096-02-29T00:00:00Z"]
+    assert job_fire_strings("2097-01-01T00:00:00Z", 5, schedule="0 0 0 29 2 *") == []
+
+
+def test_contract_s4_the_31st_skips_short_months() -> None:
+    """contract §4: `0 0 0 31 * *` fires only in months that have a 31st."""
+    assert [t[:10] for t in next_fires("0 0 0 31 * *", T0, 4)] == [
+        "2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31",
+    ]
+
+
+@pytest.mark.parametrize("schedule", ["0 0 0 30 2 *", "0 0 0 31 2 *", "0 0 0 31 4,6,9,11 *"])
+def test_contract_s4_impossible_dates_never_fire(schedule: str) -> None:
+    """contract §4: Feb 30 is a valid schedule that never fires (no error, no fires)."""
+    assert job_fire_strings(T0, 3, schedule=schedule) == []
+    assert next_after(schedule, utc(2026, 1, 1)) is None
+
+
+# --- time zones and DST ---------------------------------------------------------------
+
+
+def test_contract_s4_berlin_spring_forward_skips_missing_time() -> None:
+    """contract §4 Time zone: 02:30 does not exist in Berlin on 2026-03-29: no fire that day."""
+    fires = next_fires("CRON_TZ=Europe/Berlin 0 30 2 * * *", "2026-03-28T12:00:00Z", 2)
+    assert fires == ["2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"]
+
+
+def test_contract_s4_berlin_fall_back_repeats_the_hour() -> None:
+    """contract §4 Time zone: on 2026-10-25 Berlin's 02:00-03:00 happens twice; Dapr's Next
+    steps absolute hours, so 02:30 fires in both (CEST, then CET)."""
+    assert next_fires("CRON_TZ=Europe/Berlin 0 30 2 * * *", "2026-10-24T12:00:00Z", 3) == [
+        "2026-10-25T00:30:00Z",
+        "2026-10-25T01:30:00Z",
+        "2026-10-26T01:30:00Z",
+    ]
+    # Hourly keeps a one-hour cadence in absolute time through the change.
+    hourly = next_fires("CRON_TZ=Europe/Berlin 0 0 * * * *", "2026-10-24T23:30:00Z", 4)
+    assert hourly == [
+        "2026-10-25T00:00:00Z", "2026-10-25T01:00:00Z",
+        "2026-10-25T02:00:00Z", "2026-10-25T03:00:00Z",
+    ]
+
+
+def test_contract_s4_new_york_spring_forward() -> None:
+    """contract §4 Time zone: New York 02:30 is missing on 2026-03-08 (vector c0543)."""
+    assert next_fires("CRON_TZ=America/New_York 0 30 2 * * *", "2026-03-07T00:00:00Z", 2) == [
+        "2026-03-07T07:30:00Z",
+        "2026-03-09T06:30:00Z",
+    ]
+
+
+def test_contract_s4_lord_howe_half_hour_dst() -> None:
+    """contract §4 Time zone: Lord Howe shifts by 30 minutes (02:00 → 02:30 on 2026-10-04):
+    02:15 is skipped that day, 02:45 still fires; on 2026-04-05 01:30-02:00 repeats, so
+    01:45 fires twice."""
+    skip = next_fires("CRON_TZ=Australia/Lord_Howe 0 15 2 * * *", "2026-10-02T12:00:00Z", 2)
+    assert skip == ["2026-10-02T15:45:00Z", "2026-10-04T15:15:00Z"]  # Oct 3, then Oct 5
+    keep = next_fires("CRON_TZ=Australia/Lord_Howe 0 45 2 * * *", "2026-10-02T12:00:00Z", 3)
+    assert keep == ["2026-10-02T16:15:00Z", "2026-10-03T15:45:00Z", "2026-10-04T15:45:00Z"]
+    twice = next_fires("CRON_TZ=Australia/Lord_Howe 0 45 1 * * *", "2026-04-03T12:00:00Z", 3)
+    assert twice == ["2026-04-03T14:45:00Z", "2026-04-04T14:45:00Z", "2026-04-04T15:15:00Z"]
+
+
+def test_contract_s4_half_hour_zone_without_dst() -> None:
+    """contract §4 Time zone: Asia/Kolkata (+05:30) hourly fires at :30 UTC."""
+    assert next_fires("CRON_TZ=Asia/Kolkata 0 0 * * * *", "2026-11-01T00:00:00Z", 2) == [
+        "2026-11-01T00:30:00Z",
+        "2026-11-01T01:30:00Z",
+    ]
+
+
+# --- datetimes ---------------------------------------------------------------------
+
+
+def test_contract_s4_naive_datetimes_rejected_clearly() -> None:
+    """contract §4 / DESIGN conventions: only timezone-aware datetimes; a naive one is a
+    ValueError that says what to pass instead."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        next_after("@daily", datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        job_fires(created=datetime(2026, 1, 1), schedule="@daily")
+
+
+def test_contract_s4_aware_non_utc_datetimes_are_the_same_instant() -> None:
+    """contract §4: an aware datetime in any offset is the same instant; results are UTC."""
+    plus2 = datetime(2026, 1, 1, 2, tzinfo=timezone(timedelta(hours=2)))
+    got = next_after("0 0 9 * * *", plus2)
+    assert got == utc(2026, 1, 1, 9)
+    assert got is not None and got.utcoffset() == timedelta(0)
+    assert job_fires(created=plus2, schedule="@hourly", n=1) == [utc(2026, 1, 1, 1)]
