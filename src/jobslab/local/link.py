@@ -1,0 +1,160 @@
+"""The sidecar's end of the Scheduler stream: RPCs, triggers, reconnect with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from . import protocol
+
+log = logging.getLogger("jobslab.sidecar.link")
+
+#: How long an API call waits for a (re)connection before answering "unavailable".
+CONNECT_GRACE = 1.0
+RPC_TIMEOUT = 30.0
+
+
+class RpcError(Exception):
+    """An error from (or about) the Scheduler, with the gRPC code daprd would see."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+Deliver = Callable[[str, str | None], Awaitable[bool]]
+
+
+class SchedulerLink:
+    def __init__(self, host: str, port: int, namespace: str, app_id: str,
+                 deliver: Deliver) -> None:
+        self.host = host
+        self.port = port
+        self.namespace = namespace
+        self.app_id = app_id
+        self.deliver = deliver
+        self.connected = asyncio.Event()
+        self.want_watch = False
+        self._writer: asyncio.StreamWriter | None = None
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.triggers = 0
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for task in list(self._tasks):
+            task.cancel()
+
+    def watch(self) -> None:
+        """Start receiving triggers (the app is ready)."""
+        self.want_watch = True
+        if self._writer is not None:
+            self._writer.write(protocol.encode({"op": "watch"}))
+
+    async def call(self, op: str, **fields: Any) -> dict[str, Any]:
+        if not self.connected.is_set():
+            try:
+                await asyncio.wait_for(self.connected.wait(), CONNECT_GRACE)
+            except TimeoutError:
+                raise RpcError(
+                    "Unavailable",
+                    f"connection error: the scheduler at {self.address} is not reachable "
+                    "(is `jobslab up` running?)",
+                ) from None
+        writer = self._writer
+        assert writer is not None
+        rid = next(self._ids)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        writer.write(protocol.encode({"op": op, "id": rid, "ns": self.namespace,
+                                      "app": self.app_id, **fields}))
+        try:
+            reply = await asyncio.wait_for(fut, RPC_TIMEOUT)
+        except TimeoutError:
+            raise RpcError("DeadlineExceeded", "context deadline exceeded") from None
+        finally:
+            self._pending.pop(rid, None)
+        if not reply.get("ok"):
+            raise RpcError(str(reply.get("code") or "Unknown"), str(reply.get("error") or ""))
+        return reply
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        announced_down = False
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port, limit=protocol.LINE_LIMIT)
+            except OSError as exc:
+                if not announced_down:
+                    log.warning("scheduler %s not reachable (%s); retrying", self.address, exc)
+                    announced_down = True
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.05
+            announced_down = False
+            writer.write(protocol.encode({"op": "hello", "ns": self.namespace,
+                                          "app": self.app_id}))
+            if self.want_watch:
+                writer.write(protocol.encode({"op": "watch"}))
+            self._writer = writer
+            self.connected.set()
+            log.info("connected to scheduler %s", self.address)
+            try:
+                await self._read(reader, writer)
+            except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
+                log.warning("scheduler stream error: %s", exc)
+            finally:
+                self.connected.clear()
+                self._writer = None
+                writer.close()
+                for fut in self._pending.values():
+                    if not fut.done():
+                        fut.set_exception(RpcError(
+                            "Unavailable", f"the connection to the scheduler at {self.address} "
+                            "was lost"))
+                log.warning("disconnected from scheduler %s; reconnecting", self.address)
+
+    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            msg = await protocol.read_message(reader)
+            if msg is None:
+                return
+            if msg.get("op") == "trigger":
+                task = asyncio.create_task(
+                    self._trigger(writer, int(msg["tid"]), str(msg["name"]), msg.get("data")))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                continue
+            fut = self._pending.get(msg.get("id"))  # type: ignore[arg-type]
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+
+    async def _trigger(self, writer: asyncio.StreamWriter, tid: int, name: str,
+                       data: str | None) -> None:
+        self.triggers += 1
+        try:
+            ok = await self.deliver(name, data)
+        except Exception:
+            log.exception("delivering trigger of job %s failed", name)
+            ok = False
+        if writer is self._writer and not writer.is_closing():
+            writer.write(protocol.encode({"op": "ack", "tid": tid, "ok": ok}))

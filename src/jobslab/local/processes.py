@@ -1,0 +1,213 @@
+"""Processes jobslab starts: pidfiles, background start, port checks (``up``/``down``/``status``).
+
+Every process writes ``<state dir>/run/<name>.json`` (pid, port, log file, command) while it
+runs; ``down`` stops exactly those, checking that the pid is still a jobslab process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+
+class PortInUse(OSError):
+    """A port we need is taken; ``str()`` is one line naming the port and its holder."""
+
+    def __init__(self, host: str, port: int, flag: str | None = None) -> None:
+        self.port = port
+        holder = port_holder(port)
+        fix = f"; stop it or pick another port with {flag}" if flag else ""
+        super().__init__(f"port {port} on {host} is already in use by {holder}{fix}")
+
+
+def port_holder(port: int) -> str:
+    """Who listens on ``port``: ``pid N (command)`` when it can be found."""
+    try:
+        import psutil
+
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+                if conn.pid:
+                    try:
+                        cmd = " ".join(psutil.Process(conn.pid).cmdline())[:120]
+                    except psutil.Error:
+                        cmd = "?"
+                    return f"pid {conn.pid} ({cmd})"
+                return "another process (its pid is not visible to this user)"
+    except Exception:  # psutil missing or not allowed: a vaguer answer is still an answer
+        pass
+    return "another process"
+
+
+def bind_listen(host: str, port: int, flag: str | None = None) -> socket.socket:
+    """A listening TCP socket on ``host:port``; :class:`PortInUse` when taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port, flag) from None
+        raise
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def port_accepts(host: str, port: int, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class ProcessInfo:
+    name: str
+    pid: int
+    port: int
+    host: str
+    log: str
+    command: list[str]
+    started: float
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def run_dir(state_dir: Path) -> Path:
+    path = state_dir / "run"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_pidfile(state_dir: Path, info: ProcessInfo) -> Path:
+    path = run_dir(state_dir) / f"{info.name}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(info)), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def remove_pidfile(state_dir: Path, name: str, pid: int | None = None) -> None:
+    path = state_dir / "run" / f"{name}.json"
+    with contextlib.suppress(OSError, ValueError):
+        if pid is None or json.loads(path.read_text(encoding="utf-8"))["pid"] == pid:
+            path.unlink()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+        if fh.read().rsplit(")", 1)[1].split()[0] == "Z":  # a zombie is not alive
+            return False
+    return True
+
+
+def _is_ours(pid: int) -> bool:
+    """Is ``pid`` (still) a jobslab process? Guards against recycled pids."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"jobslab" in fh.read()
+    except OSError:
+        return pid_alive(pid)  # no /proc (macOS): trust the pidfile
+
+
+def running(state_dir: Path) -> list[ProcessInfo]:
+    """Processes with a pidfile whose pid is alive (stale pidfiles are removed)."""
+    out = []
+    directory = state_dir / "run"
+    if not directory.is_dir():
+        return out
+    for path in sorted(directory.glob("*.json")):
+        try:
+            info = ProcessInfo(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            continue
+        if pid_alive(info.pid) and _is_ours(info.pid):
+            out.append(info)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return out
+
+
+def find(state_dir: Path, name: str) -> ProcessInfo | None:
+    return next((p for p in running(state_dir) if p.name == name), None)
+
+
+def stop(info: ProcessInfo, timeout: float = 5.0) -> bool:
+    """SIGTERM, then SIGKILL after ``timeout``; True when it is gone."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+        try:
+            os.kill(info.pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not pid_alive(info.pid):
+                return True
+            time.sleep(0.02)
+    return not pid_alive(info.pid)
+
+
+@dataclass
+class Started:
+    info: ProcessInfo
+    already: bool
+
+
+def start_scheduler(state_dir: Path, host: str, port: int, timeout: float = 15.0) -> Started:
+    """``jobslab up``: the scheduler in the background, idempotent."""
+    existing = find(state_dir, "scheduler")
+    if existing is not None:
+        return Started(existing, True)
+    probe = bind_listen(host, port, "--scheduler-port")  # fail fast, naming the holder
+    probe.close()
+    log = state_dir / "scheduler.log"
+    cmd = [sys.executable, "-m", "jobslab", "scheduler", "--port", str(port), "--host", host,
+           "--state-dir", str(state_dir)]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                                start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the scheduler exited with code {proc.returncode}; "
+                               f"see {log}:\n{tail(log)}")
+        info = find(state_dir, "scheduler")
+        if info is not None and info.pid == proc.pid:
+            return Started(info, False)
+        time.sleep(0.01)
+    proc.kill()
+    raise RuntimeError(f"the scheduler did not start within {timeout:.0f}s; see {log}")
+
+
+def tail(path: Path, lines: int = 10) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def describe(info: ProcessInfo) -> dict[str, Any]:
+    return {**asdict(info), "address": info.address}
