@@ -4,13 +4,20 @@ Public surface (the machinery lives in sub-packages a reader can guess from thei
 
 - :mod:`jobslab.schedules` — when jobs fire, exactly as Dapr's Scheduler decides.
 - :mod:`jobslab.local` — the local stand-in for ``daprd`` and the Scheduler.
+- :func:`jobslab.connect`, :func:`jobslab.serve` — host job handlers from a notebook.
+- :mod:`jobslab.jobs` — a small sync client for the Jobs API.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from . import schedules
+
+if TYPE_CHECKING:
+    from . import jobs
+    from .hosting import connect, serve
 
 try:
     __version__ = version("jobslab")
@@ -20,4 +27,19 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 #: The Dapr runtime version the stand-in imitates and the cluster path installs.
 DAPR_VERSION = "1.18.3"
 
-__all__ = ["DAPR_VERSION", "__version__", "schedules"]
+_LAZY = {"connect": "jobslab.hosting", "serve": "jobslab.hosting", "jobs": "jobslab.jobs"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the hosting machinery on first use, so the CLI and sidecars start quickly."""
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        value = module if module.__name__.endswith("." + name) else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jobslab' has no attribute {name!r}")
+
+
+__all__ = ["DAPR_VERSION", "__version__", "connect", "jobs", "schedules", "serve"]

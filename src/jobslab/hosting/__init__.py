@@ -1,0 +1,33 @@
+"""Hosting Dapr job handlers from a notebook (DESIGN.md "Hosting handlers from a notebook").
+
+Public names are re-exported as ``jobslab.connect`` and ``jobslab.serve``; the machinery:
+
+- :mod:`._server` — uvicorn in a daemon thread, started with a deadline, registry by port.
+- :mod:`._recording` — ASGI middleware that records triggers; ``wait_for`` on a condition.
+- :mod:`._backends` — the Backend protocol; the local stand-in's sidecars and pidfiles.
+- :mod:`._guard` — keeps a sidecar alive through "Interrupt kernel", not past the kernel.
+"""
+
+from __future__ import annotations
+
+from ._backends import Backend, LocalBackend, LocalOnlyError, Sidecar, get_backend
+from ._recording import Trigger
+from ._serve import Connection, Replica, ServeHandle, connect, serve, stop_all
+from ._server import PortInUseError, ServeError
+
+__all__ = [
+    "Backend",
+    "Connection",
+    "LocalBackend",
+    "LocalOnlyError",
+    "PortInUseError",
+    "Replica",
+    "ServeError",
+    "ServeHandle",
+    "Sidecar",
+    "Trigger",
+    "connect",
+    "get_backend",
+    "serve",
+    "stop_all",
+]

@@ -1,0 +1,189 @@
+"""Recording the requests Dapr sends to the app, without printing anything.
+
+A pure ASGI middleware wraps the learner's app once per replica. For every request on
+``/job/<name>`` (job triggers, contract §5) or on a binding route (``/<binding-name>``,
+contract §8) it records a :class:`Trigger`: when it arrived (UTC), which replica, the route,
+the job name, the body and the status the app returned. Handler threads never print
+(ipykernel would put the text in whatever cell runs then; anchors §3.2); a later cell reads
+the records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+import pandas as pd
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+JOB_PREFIX = "/job/"
+COLUMNS = ["received", "replica", "route", "job", "status", "body", "error"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Trigger:
+    """One request from Dapr to the app, as the app saw it.
+
+    ``body`` is the raw text (for a job: only its ``data``, contract §5); ``status`` is what the
+    app answered (2xx and 404 count as success for Dapr); ``error`` is the traceback when the
+    handler raised (the app then answered 500).
+    """
+
+    received: dt.datetime
+    replica: int
+    route: str
+    job: str
+    status: int
+    body: str
+    error: str = ""
+
+    def json(self) -> Any:
+        """The body parsed as JSON (None for an empty body)."""
+        return json.loads(self.body) if self.body else None
+
+
+class TriggerLog:
+    """A thread-safe list of :class:`Trigger`, with waiting on a condition."""
+
+    def __init__(self) -> None:
+        self._items: list[Trigger] = []
+        self._cond = threading.Condition()
+
+    def add(self, trigger: Trigger) -> None:
+        with self._cond:
+            self._items.append(trigger)
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        with self._cond:
+            self._items.clear()
+
+    def snapshot(self, job: str | None = None) -> list[Trigger]:
+        with self._cond:
+            return [t for t in self._items if job is None or t.job == job]
+
+    def frame(self, job: str | None = None) -> pd.DataFrame:
+        rows = [dataclasses.asdict(t) for t in self.snapshot(job)]
+        frame = pd.DataFrame(rows, columns=COLUMNS)
+        frame["received"] = pd.to_datetime(frame["received"], utc=True)
+        return frame.astype({"replica": "int64", "status": "int64"})
+
+    def wait_for(self, n: int, job: str | None = None, timeout: float = 30.0) -> list[Trigger]:
+        """Block until ``n`` matching triggers have arrived; raise TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                matching = [t for t in self._items if job is None or t.job == job]
+                if len(matching) >= n:
+                    return matching
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+        what = f"job {job!r}" if job else "any job"
+        raise TimeoutError(
+            f"waited {timeout:g} s for {n} trigger(s) of {what}; {summary(self.snapshot())}. "
+            "Check the schedule (`jobs.get(name)`), that the app's route is POST /job/<name>, "
+            "or wait longer (timeout=...)."
+        )
+
+
+def summary(triggers: Iterable[Trigger]) -> str:
+    """``"3 arrived: 'tick' ×2 on replica 0, 'tick' ×1 on replica 1"``."""
+    items = list(triggers)
+    if not items:
+        return "none arrived"
+    counts = Counter((t.job, t.replica) for t in items)
+    parts = [f"{job!r} ×{c} on replica {r}" for (job, r), c in sorted(counts.items())]
+    failed = sum(1 for t in items if t.status >= 300 and t.status != 404)
+    extra = f" ({failed} answered with an error status)" if failed else ""
+    return f"{len(items)} arrived: " + ", ".join(parts) + extra
+
+
+class RecordingMiddleware:
+    """ASGI middleware: record job and binding requests, pass everything else through.
+
+    The request body of a recorded request is read in full first and replayed to the app, so
+    it is recorded even when the handler never reads it. An exception in the handler is
+    recorded and answered with 500 instead of reaching uvicorn's logger (which would print).
+    """
+
+    def __init__(self, app: ASGIApp, log: TriggerLog, replica: int,
+                 bindings: Iterable[str] = ()) -> None:
+        self.app = app
+        self.log = log
+        self.replica = replica
+        self.bindings = {"/" + b.strip("/") for b in bindings}
+
+    def _job_name(self, path: str) -> str | None:
+        if path.startswith(JOB_PREFIX) and len(path) > len(JOB_PREFIX):
+            return path[len(JOB_PREFIX):]
+        if path.rstrip("/") in self.bindings:
+            return path.strip("/")
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        name = self._job_name(path)
+        if name is None:
+            await self.app(scope, receive, send)
+            return
+        received = dt.datetime.now(dt.UTC)
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        status = 0
+        started = False
+
+        async def capture(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                started = True
+            await send(message)
+
+        error = ""
+        try:
+            await self.app(scope, replay, capture)
+        except Exception:  # the handler's bug: record it, answer 500, never print
+            error = traceback.format_exc()
+            if not started:
+                await send({"type": "http.response.start", "status": 500,
+                            "headers": [(b"content-type", b"text/plain")]})
+                await send({"type": "http.response.body", "body": b"handler raised"})
+            status = status or 500
+            if status < 500:
+                status = 500
+        finally:
+            self.log.add(Trigger(received, self.replica, path, name, status,
+                                 body.decode("utf-8", "replace"), error))
