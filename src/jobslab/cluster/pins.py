@@ -7,7 +7,9 @@ Change a pin here and nowhere else.
 
 from __future__ import annotations
 
-from .. import DAPR_VERSION as _RUNTIME
+# Kept literal (not imported from jobslab) so this module imports without the package's
+# __init__; tests/cluster/test_manifests.py checks it equals jobslab.DAPR_VERSION.
+_RUNTIME = "1.18.3"
 
 #: kind release the node image below was built for.
 KIND_VERSION = "v0.30.0"

@@ -1,0 +1,340 @@
+"""Recording fakes of docker, kind, kubectl, helm, dapr, daprd and scheduler.
+
+Invoked as ``fake_tool.py TOOL ARGS...`` by small wrappers the test fixture writes onto a
+PATH of their own. Every call appends ``{"tool", "argv", "stdin"}`` as a JSON line to
+``$FAKE_RECORD``. Behaviour comes from the JSON file ``$FAKE_STATE`` (read and written under
+a lock, so concurrent fakes agree):
+
+- ``docker_running``, ``versions`` (per tool), ``clusters``, ``releases`` (per kube context),
+  ``deployments``, ``host_docker_internal``, ``gateway``, ``default_storage_class``;
+- ``fail``: rules ``{"tool", "when": [tokens in argv], "rc", "stderr", "times", "partial"}``;
+  a matching rule makes the call fail (``partial``: after doing half of its work);
+- ``port_forward``: ``{"die_times": N, "die_after": seconds}`` — the first N port-forwards
+  exit after that long, as one does when its pod is replaced;
+- ``no_sidecar``: names of Deployments whose pods lack ``daprd`` (until a rollout restart).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+from typing import Any
+
+DAPR_WORKLOADS = [
+    ("StatefulSet", "dapr-scheduler-server", 3),
+    ("StatefulSet", "dapr-placement-server", 1),
+    ("Deployment", "dapr-sidecar-injector", 1),
+    ("Deployment", "dapr-sentry", 1),
+    ("Deployment", "dapr-operator", 1),
+]
+
+
+@contextlib.contextmanager
+def state() -> Any:
+    path = os.environ["FAKE_STATE"]
+    with open(path + ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(path) as fh:
+            data = json.load(fh)
+        yield data
+        with open(path + ".tmp", "w") as fh:
+            json.dump(data, fh)
+        os.replace(path + ".tmp", path)
+
+
+def record(tool: str, argv: list[str], stdin: str | None) -> None:
+    line = json.dumps({"tool": tool, "argv": argv, "stdin": stdin, "t": time.time()})
+    with open(os.environ["FAKE_RECORD"], "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.write(line + "\n")
+
+
+def out(text: str = "", rc: int = 0, err: str = "") -> int:
+    if text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if err:
+        sys.stderr.write(err if err.endswith("\n") else err + "\n")
+    return rc
+
+
+def failing_rule(st: dict[str, Any], tool: str, argv: list[str]) -> dict[str, Any] | None:
+    for rule in st.get("fail", []):
+        if rule["tool"] == tool and all(tok in argv for tok in rule.get("when", [])):
+            rule["times"] = rule.get("times", 1) - 1
+            if rule["times"] <= 0:
+                st["fail"].remove(rule)
+            return rule
+    return None
+
+
+def opt(argv: list[str], name: str, default: str | None = None) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+# ---- docker -------------------------------------------------------------------------------
+def docker(argv: list[str], st: dict[str, Any]) -> int:
+    if not st["docker_running"]:
+        return out(rc=1, err="Cannot connect to the Docker daemon at "
+                   "unix:///var/run/docker.sock. Is the docker daemon running?")
+    if argv[:1] == ["info"]:
+        return out(st["versions"]["docker"])
+    if argv[:1] == ["exec"]:
+        node = argv[1]
+        if node.removesuffix("-control-plane") not in st["clusters"]:
+            return out(rc=1, err=f"Error response from daemon: No such container: {node}")
+        if "ip" in argv:
+            return out(f"default via {st['gateway']} dev eth0")
+        return out(st["host_docker_internal"])
+    return out(rc=1, err=f"fake docker: unsupported {argv}")
+
+
+# ---- kind ---------------------------------------------------------------------------------
+def kind(argv: list[str], st: dict[str, Any]) -> int:
+    if argv[:1] == ["version"]:
+        return out(f"kind {st['versions']['kind']} go1.24.6 linux/amd64")
+    if not st["docker_running"]:
+        return out(rc=1, err="ERROR: failed to list clusters: command \"docker ps\" failed")
+    if argv[:2] == ["get", "clusters"]:
+        if not st["clusters"]:
+            return out(err="No kind clusters found.")
+        return out("\n".join(st["clusters"]))
+    name = opt(argv, "--name", "kind")
+    if argv[:2] == ["create", "cluster"]:
+        if name in st["clusters"]:
+            return out(rc=1, err=f'ERROR: failed to create cluster: node(s) already exist '
+                       f'for a cluster with the name "{name}"')
+        st["clusters"].append(name)
+        return out(err=f'Creating cluster "{name}" ...\n ✓ Ensuring node image')
+    if argv[:2] == ["delete", "cluster"]:
+        if name in st["clusters"]:
+            st["clusters"].remove(name)
+        st["releases"].pop(f"kind-{name}", None)
+        st["deployments"] = {}
+        return out(err=f'Deleting cluster "{name}" ...')
+    return out(rc=1, err=f"fake kind: unsupported {argv}")
+
+
+# ---- helm ---------------------------------------------------------------------------------
+def helm(argv: list[str], st: dict[str, Any]) -> int:
+    if argv[:1] == ["version"]:
+        return out(f"{st['versions']['helm']}+g0000000")
+    if argv[:1] == ["repo"]:
+        return out('"dapr" has been added to your repositories' if argv[1] == "add"
+                   else "Update Complete. ⎈Happy Helming!⎈")
+    ctx = opt(argv, "--kube-context")
+    if ctx is None or ctx.removeprefix("kind-") not in st["clusters"]:
+        return out(rc=1, err="Error: Kubernetes cluster unreachable")
+    release = st["releases"].get(ctx)
+    if argv[:1] == ["list"]:
+        return out(json.dumps([release] if release else []))
+    if argv[:1] == ["upgrade"]:
+        version = opt(argv, "--version")
+        st["releases"][ctx] = {"name": argv[2], "namespace": opt(argv, "--namespace"),
+                               "status": "deployed", "chart": f"dapr-{version}",
+                               "app_version": version}
+        return out(f'Release "{argv[2]}" has been upgraded. Happy Helming!')
+    if argv[:1] == ["uninstall"]:
+        st["releases"].pop(ctx, None)
+        return out(f'release "{argv[1]}" uninstalled')
+    return out(rc=1, err=f"fake helm: unsupported {argv}")
+
+
+# ---- kubectl ------------------------------------------------------------------------------
+def items(kind_: str, objs: list[dict[str, Any]]) -> str:
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": objs})
+
+
+def selected(labels: dict[str, str], selector: str | None) -> bool:
+    if not selector:
+        return True
+    return all(labels.get(k) == v for k, v in (p.split("=", 1) for p in selector.split(",")))
+
+
+def kubectl(argv: list[str], st: dict[str, Any], stdin: str | None) -> int:
+    if argv[:1] == ["version"]:
+        return out(json.dumps({"clientVersion": {"gitVersion": st["versions"]["kubectl"]}}))
+    ctx = opt(argv, "--context")
+    if ctx is None or ctx.removeprefix("kind-") not in st["clusters"]:
+        return out(rc=1, err=f'error: context "{ctx}" does not exist')
+    args = argv[2:] if argv[:1] == ["--context"] else argv
+    verb = args[0]
+    namespace = opt(args, "--namespace", "default")
+    selector = opt(args, "--selector")
+    deployments: dict[str, Any] = st["deployments"]
+    if verb == "port-forward":
+        st["_pf_die_after"] = port_forward_plan(st)
+        return 0
+    if verb == "get":
+        what = args[1]
+        if what == "storageclass":
+            ann = ({"storageclass.kubernetes.io/is-default-class": "true"}
+                   if st["default_storage_class"] else {})
+            return out(items("StorageClass", [{"metadata": {"name": "standard",
+                                                            "annotations": ann}}]))
+        if namespace == "dapr-system":
+            deployed = (st["releases"].get(ctx) or {}).get("status") == "deployed"
+            objs = [{"kind": k, "metadata": {"name": n}, "spec": {"replicas": r},
+                     "status": {"readyReplicas": r}} for k, n, r in DAPR_WORKLOADS
+                    ] if deployed else []
+            return out(items("List", objs))
+        if what == "pods":
+            pods = [{"metadata": {"name": f"{n}-abc"}, "spec": {"containers": [
+                {"name": "placeholder"}] + ([] if n in st["no_sidecar"] else [{"name": "daprd"}])}}
+                for n, d in deployments.items() if selected(d["labels"], selector)]
+            return out(items("Pod", pods))
+        objs = [{"kind": "Deployment", "metadata": {"name": n, "labels": d["labels"]},
+                 "spec": {"replicas": 1}, "status": {"readyReplicas": 1}}
+                for n, d in deployments.items() if selected(d["labels"], selector)]
+        return out(items("List", objs))
+    if verb == "apply":
+        import yaml
+
+        lines = []
+        for doc in yaml.safe_load_all(stdin or ""):
+            name = doc["metadata"]["name"]
+            verb_done = ("unchanged" if deployments.get(name, {}).get("doc") == doc
+                         else "configured" if name in deployments else "created")
+            deployments[name] = {"labels": doc["metadata"]["labels"], "doc": doc}
+            lines.append(f"deployment.apps/{name} {verb_done}")
+        return out("\n".join(lines))
+    if verb == "rollout":
+        target = args[2]
+        if args[1] == "restart":
+            st["no_sidecar"] = [n for n in st["no_sidecar"] if f"deployment/{n}" != target]
+            return out(f"{target} restarted")
+        return out(f'{target} successfully rolled out')
+    if verb == "wait":
+        return out("pod/dapr-operator-abc condition met")
+    if verb == "delete":
+        names = [a for a in args[2:] if not a.startswith("-") and a not in
+                 (namespace, selector)]
+        for name in list(deployments):
+            if name in names or (selector and selected(deployments[name]["labels"], selector)):
+                del deployments[name]
+                print(f'deployment.apps "{name}" deleted')
+        return 0
+    return out(rc=1, err=f"fake kubectl: unsupported {argv}")
+
+
+def port_forward_plan(st: dict[str, Any]) -> float | None:
+    """Count this start; return after how many seconds it should die (None: never)."""
+    pf = st.setdefault("port_forward", {})
+    started = pf.get("started", 0)
+    pf["started"] = started + 1
+    return pf.get("die_after", 0.3) if started < pf.get("die_times", 0) else None
+
+
+def port_forward_run(args: list[str], die_after: float | None) -> int:
+    import signal
+    import socket
+    import threading
+
+    local, remote = args[-1].split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", int(local)))
+    except OSError:
+        return out(rc=1, err=f"Unable to listen on port {local}: address already in use")
+    sock.listen(16)
+    sock.settimeout(0.05)
+    out(f"Forwarding from 127.0.0.1:{local} -> {remote}")
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    end = time.monotonic() + die_after if die_after is not None else None
+    while not stop.is_set() and (end is None or time.monotonic() < end):
+        try:
+            conn, _ = sock.accept()
+            conn.close()
+        except TimeoutError:
+            pass
+    sock.close()
+    return 0 if stop.is_set() else out(rc=1, err="error: lost connection to pod")
+
+
+# ---- daprd / scheduler ----------------------------------------------------------------------
+def serve_forever(http_port: int, extra_port: int | None = None) -> int:
+    """Answer health checks on ``http_port`` (and ``extra_port``) until SIGTERM."""
+    import signal
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            codes = {"/healthz": 200, "/v1.0/healthz": 204, "/v1.0/healthz/outbound": 204}
+            self.send_response(codes.get(self.path, 404))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    servers = [ThreadingHTTPServer(("127.0.0.1", http_port), Health)]
+    if extra_port:
+        servers.append(ThreadingHTTPServer(("127.0.0.1", extra_port), Health))
+    for srv in servers:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    return 0
+
+
+def daprd(argv: list[str], st: dict[str, Any]) -> int:
+    if "--version" in argv:
+        return out(st["versions"]["daprd"])
+    return serve_forever(int(opt(argv, "--dapr-http-port", "3500") or 3500))
+
+
+def scheduler(argv: list[str], st: dict[str, Any]) -> int:
+    if "--version" in argv:
+        return out(st["versions"]["scheduler"])
+    return serve_forever(int(opt(argv, "--healthz-port", "8080") or 8080),
+                         int(opt(argv, "--port", "50006") or 50006))
+
+
+def dapr(argv: list[str], st: dict[str, Any]) -> int:
+    return out(f"CLI version: {st['versions']['dapr']} \nRuntime version: n/a")
+
+
+def main() -> int:
+    tool, argv = sys.argv[1], sys.argv[2:]
+    stdin = None
+    if tool == "kubectl" and "apply" in argv:
+        stdin = sys.stdin.read()
+    record(tool, argv, stdin)
+    with state() as st:
+        rule = failing_rule(st, tool, argv)
+        if rule and not rule.get("partial"):
+            return out(rc=rule.get("rc", 1), err=rule.get("stderr", f"fake {tool} failed"))
+        if tool in ("daprd", "scheduler"):
+            snapshot = json.loads(json.dumps(st))
+        elif tool == "kubectl":
+            rc = kubectl(argv, st, stdin)
+        else:
+            rc = {"docker": docker, "kind": kind, "helm": helm, "dapr": dapr}[tool](argv, st)
+        if rule:  # partial failure: the work above happened, then it failed
+            if tool == "helm" and argv[:1] == ["upgrade"]:
+                for rel in st["releases"].values():
+                    rel["status"] = "failed"
+            return out(rc=rule.get("rc", 1), err=rule.get("stderr", f"fake {tool} failed"))
+        die_after = st.pop("_pf_die_after", "absent")
+    if tool in ("daprd", "scheduler"):  # long-running: outside the lock
+        return {"daprd": daprd, "scheduler": scheduler}[tool](argv, snapshot)
+    if tool == "kubectl" and rc == 0 and die_after != "absent":
+        return port_forward_run(argv, die_after)  # type: ignore[arg-type]
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
