@@ -1,0 +1,251 @@
+"""Shared helpers for the stand-in tests: free ports, polling waits, real processes, an app.
+
+Everything here starts *real* processes (``python -m jobslab scheduler`` / ``run``) and talks
+real HTTP; nothing of our own server is mocked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
+               what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# --- a recording app --------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    at: float
+    method: str
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def job(self) -> str:
+        return unquote(self.path[len("/job/"):]) if self.path.startswith("/job/") else ""
+
+
+@dataclass
+class RecordingApp:
+    """A stdlib HTTP app in a thread that records every request.
+
+    ``status`` maps a job name to the status to answer (default 200); ``tag`` marks which
+    replica this is.
+    """
+
+    port: int = 0
+    tag: str = ""
+    status: dict[str, int] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> RecordingApp:
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self) -> None:
+                n = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(n) if n else b""
+                call = Call(time.time(), self.command, self.path, body,
+                            {k.lower(): v for k, v in self.headers.items()})
+                app.calls.append(call)
+                code = app.status.get(call.job, 200)
+                reply = b'{"status":"DROP"}' if code >= 300 else b"ok"
+                self.send_response(code)
+                self.send_header("content-length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_POST = do_OPTIONS = do_GET = _any
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def jobs(self, name: str) -> list[Call]:
+        return [c for c in self.calls if c.job == name]
+
+
+# --- real processes ---------------------------------------------------------------------
+
+
+def _spawn(args: list[str], env: dict[str, str] | None = None,
+           log: Path | None = None) -> subprocess.Popen[bytes]:
+    full_env = dict(os.environ)
+    full_env.pop("DAPR_API_TOKEN", None)
+    full_env.pop("APP_API_TOKEN", None)
+    full_env.update(env or {})
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen([sys.executable, "-m", "jobslab", *args], env=full_env,
+                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+
+
+@dataclass
+class Sidecar:
+    proc: subprocess.Popen[bytes]
+    port: int
+    app_id: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, **kw: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=15, **kw)
+
+
+class Stack:
+    """A scheduler plus any number of sidecars, each a real process, in a temp state dir."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.port = free_port()
+        self.scheduler: subprocess.Popen[bytes] | None = None
+        self.sidecars: list[Sidecar] = []
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start_scheduler(self) -> None:
+        self.scheduler = _spawn(["scheduler", "--port", str(self.port), "--state-dir",
+                                 str(self.state_dir)], log=self.state_dir / "scheduler.out")
+        wait_until(lambda: _accepts(self.port) or self.scheduler.poll() is not None,
+                   what="the scheduler port")
+        assert self.scheduler.poll() is None, (self.state_dir / "scheduler.out").read_text()
+
+    def kill_scheduler(self, sig: int = signal.SIGKILL) -> None:
+        assert self.scheduler is not None
+        kill_group(self.scheduler, sig)
+        self.scheduler = None
+
+    def sidecar(self, app_id: str, app_port: int | None = None,
+                env: dict[str, str] | None = None, extra: list[str] | None = None,
+                wait: bool = True) -> Sidecar:
+        port = free_port()
+        args = ["run", "--app-id", app_id, "--dapr-http-port", str(port),
+                "--scheduler-host-address", self.address, "--state-dir", str(self.state_dir)]
+        if app_port:
+            args += ["--app-port", str(app_port)]
+        proc = _spawn(args + (extra or []), env=env,
+                      log=self.state_dir / f"sidecar-{app_id}-{port}.out")
+        car = Sidecar(proc, port, app_id)
+        self.sidecars.append(car)
+        if wait:
+            wait_until(lambda: _healthy(car) or proc.poll() is not None, what="sidecar health")
+            assert proc.poll() is None, "sidecar exited"
+        return car
+
+    def watching(self, app_id: str, count: int, ns: str = "default") -> None:
+        """Wait until ``count`` sidecars of ``app_id`` receive triggers."""
+        from jobslab.local.cli import rpc
+
+        def ok() -> bool:
+            try:
+                stats = rpc(self.address, "stats")["stats"]
+            except OSError:
+                return False
+            return stats["watching"].get(f"{ns}/{app_id}", 0) == count
+
+        wait_until(ok, what=f"{count} watching sidecars of {app_id}")
+
+    def stats(self) -> dict[str, Any]:
+        from jobslab.local.cli import rpc
+
+        return rpc(self.address, "stats")["stats"]
+
+    def close(self) -> None:
+        for car in self.sidecars:
+            kill_group(car.proc)
+        if self.scheduler is not None:
+            kill_group(self.scheduler)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _healthy(car: Sidecar) -> bool:
+    try:
+        return httpx.get(car.url + "/v1.0/healthz", timeout=0.5).status_code == 204
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def stack(tmp: Path) -> Iterator[Stack]:
+    s = Stack(tmp)
+    try:
+        s.start_scheduler()
+        yield s
+    finally:
+        s.close()
+
+
+def error(resp: httpx.Response) -> tuple[int, str, str]:
+    body = resp.json()
+    return resp.status_code, body.get("errorCode", ""), body.get("message", "")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj)

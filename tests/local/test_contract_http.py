@@ -1,0 +1,278 @@
+"""Contract §1–§3 over real HTTP: routes, request decoding, the error table, GET bodies."""
+
+from __future__ import annotations
+
+import itertools
+
+import httpx
+import pytest
+
+from ._helpers import RecordingApp, Sidecar, Stack, error
+
+_names = itertools.count()
+
+SCHED_500 = ("failed to schedule job due to: rpc error: code = Unknown desc = "
+             "job failed validation: ")
+
+
+@pytest.fixture
+def http(shared: tuple[Stack, Sidecar, RecordingApp]) -> httpx.Client:
+    with shared[1].client() as client:
+        yield client
+
+
+def fresh() -> str:
+    return f"job-{next(_names)}"
+
+
+# --- §1 routes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1.0", "v1.0-alpha1"])
+def test_both_route_versions_schedule_get_delete(http: httpx.Client, version: str) -> None:
+    """§1: stable and alpha routes call the same handlers."""
+    name = fresh()
+    r = http.post(f"/{version}/jobs/{name}", json={"dueTime": "1h"})
+    assert r.status_code == 204 and r.content == b""
+    r = http.get(f"/{version}/jobs/{name}")
+    assert r.status_code == 200
+    assert r.json()["name"] == name
+    assert http.delete(f"/{version}/jobs/{name}").status_code == 204
+    assert http.get(f"/{version}/jobs/{name}").status_code == 500
+
+
+def test_healthz_and_metadata(http: httpx.Client) -> None:
+    """§1: the sidecar's health and metadata routes."""
+    assert http.get("/v1.0/healthz").status_code == 204
+    meta = http.get("/v1.0/metadata").json()
+    assert meta["id"] == "contract" and meta["runtimeVersion"] == "1.18.3"
+
+
+def test_unknown_route_404_wrong_method_405(http: httpx.Client) -> None:
+    """§1: only the three methods exist on the job routes; nothing else is routed."""
+    assert http.get("/v1.0/nothing").status_code == 404
+    assert http.get("/v1.0/jobs").status_code == 404
+    assert http.get("/v1.0/jobs/a/b").status_code == 404
+    r = http.put(f"/v1.0/jobs/{fresh()}", json={"dueTime": "1s"})
+    assert r.status_code == 405
+    assert http.post("/v1.0/healthz").status_code == 405
+
+
+def test_local_list_is_on_a_non_dapr_path(http: httpx.Client) -> None:
+    """§1 has no HTTP list; the stand-in's list lives under /jobslab/ and says local-only."""
+    name = fresh()
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h", "data": {"k": 1}})
+    body = http.get("/jobslab/v1/jobs").json()
+    assert body["localOnly"] is True
+    assert any(j["name"] == name and j["data"] == {"k": 1} for j in body["jobs"])
+
+
+# --- §2 error table -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b'{"data": 1}', b'{"unknown": true}'])
+def test_no_schedule_no_due_time_is_400_schedule_empty(http: httpx.Client, body: bytes) -> None:
+    """§2 row 1: an empty body or {} (unknown fields ignored) has no schedule."""
+    r = http.post(f"/v1.0/jobs/{fresh()}", content=body)
+    assert error(r) == (400, "DAPR_SCHEDULER_SCHEDULE_EMPTY", "Schedule is empty")
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["details"] == [{
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo", "domain": "dapr.io",
+        "metadata": {"appID": "contract", "namespace": "default"},
+        "reason": "DAPR_SCHEDULER_SCHEDULE_EMPTY"}]
+
+
+def test_error_body_bytes_are_go_json(http: httpx.Client) -> None:
+    """§2 error body format: encoding/json, fields in order, no trailing newline."""
+    r = http.post(f"/v1.0/jobs/{fresh()}", content=b"{}")
+    assert r.content == (
+        b'{"errorCode":"DAPR_SCHEDULER_SCHEDULE_EMPTY","message":"Schedule is empty",'
+        b'"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","domain":"dapr.io",'
+        b'"metadata":{"appID":"contract","namespace":"default"},'
+        b'"reason":"DAPR_SCHEDULER_SCHEDULE_EMPTY"}]}')
+
+
+@pytest.mark.parametrize("name", ["%20", "%20%20", "%09"])
+def test_whitespace_name_is_400_name_empty(http: httpx.Client, name: str) -> None:
+    """§2 row 2: the URL name is empty after TrimSpace."""
+    r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1s"})
+    assert error(r) == (400, "DAPR_SCHEDULER_JOB_NAME_EMPTY", "Name is empty")
+
+
+def test_name_in_body_is_400_with_app_id_only(http: httpx.Client) -> None:
+    """§2 row 3: `name` in the body; the ErrorInfo metadata has only appID."""
+    r = http.post(f"/v1.0/jobs/{fresh()}", json={"name": "x", "dueTime": "1s"})
+    assert error(r) == (400, "DAPR_SCHEDULER_JOB_NAME", "Set the job name in the url only")
+    assert r.json()["details"][0]["metadata"] == {"appID": "contract"}
+
+
+@pytest.mark.parametrize("body", [
+    b"[{}]", b"{", b"not json", b'{"repeats": -1, "dueTime": "1s"}',
+    b'{"repeats": 1.5, "dueTime": "1s"}', b'{"schedule": 5}', b'{"dueTime": true}',
+    b'{"overwrite": "yes", "dueTime": "1s"}',
+    b'{"dueTime": "1s", "failurePolicy": {"constant": {"interval": "2m"}}}',
+    b'{"dueTime": "1s", "failurePolicy": {"constant": {"interval": "200ms"}}}',
+    b'{"dueTime": "1s", "failurePolicy": {"constant": {"maxRetries": -2}}}',
+    b'{"dueTime": "1s", "failurePolicy": {"drop": {}, "constant": {}}}',
+    b'{"dueTime": "1s", "failurePolicy": "drop"}', b'{"dueTime": "1s", "data": NaN}',
+])
+def test_malformed_bodies_are_400_err_malformed_request(http: httpx.Client, body: bytes) -> None:
+    """§2 row 4: bad JSON, negative repeats, "2m"/"200ms" intervals, wrong types."""
+    r = http.post(f"/v1.0/jobs/{fresh()}", content=body)
+    assert r.status_code == 400
+    parsed = r.json()
+    assert parsed["errorCode"] == "ERR_MALFORMED_REQUEST"
+    assert parsed["message"].startswith("failed deserializing HTTP body: proto:")
+    assert "details" not in parsed
+
+
+def test_existing_job_is_409_and_overwrite_replaces(http: httpx.Client) -> None:
+    """§2 row 5 and §10: 409 without overwrite; overwrite:true replaces."""
+    name = fresh()
+    assert http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h"}).status_code == 204
+    r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "2h"})
+    assert error(r) == (409, "DAPR_SCHEDULER_SCHEDULE_JOB",
+                        "failed to schedule job due to: rpc error: code = AlreadyExists desc = "
+                        f"job already exists: 'app||default||contract||{name}'")
+    r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "3h", "overwrite": True})
+    assert r.status_code == 204
+    assert http.get(f"/v1.0/jobs/{name}").json()["dueTime"] == "3h"
+
+
+@pytest.mark.parametrize(("body", "msg"), [
+    ({"schedule": "* * * * *"}, "expected exactly 6 fields, found 5: [* * * * *]"),
+    ({"schedule": "test"}, "expected exactly 6 fields, found 1: [test]"),
+    ({"schedule": "@foo"}, "unrecognized descriptor: @foo"),
+    ({"schedule": "0 0 25 * * *"}, "end of range (25) above maximum (23): 25"),
+    ({"dueTime": "soon"}, "due time format not recognized"),
+    ({"schedule": "@every 1s", "ttl": "nope"}, "ttl format not recognized"),
+    ({"schedule": "@every 1s", "repeats": 0}, "defined repeats must be greater than 0"),
+    ({"dueTime": "1s", "repeats": 2}, "job must have a schedule to repeat"),
+    ({"dueTime": "1s", "ttl": "10s"}, "job must have a schedule to have a ttl"),
+    ({"schedule": "@every 1s", "dueTime": "10s", "ttl": "2000-01-01T00:00:00Z"},
+     "ttl must be greater than due time"),
+])
+def test_engine_rejections_are_500_job_failed_validation(http: httpx.Client, body: dict,
+                                                         msg: str) -> None:
+    """§2 row 6: Scheduler validation errors, wrapped as daprd wraps them."""
+    r = http.post(f"/v1.0/jobs/{fresh()}", json=body)
+    assert error(r) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB", SCHED_500 + msg)
+
+
+def test_unknown_zone_is_500(http: httpx.Client) -> None:
+    """§2 row 7: CRON_TZ with an unknown zone, and a TZ prefix on @every."""
+    for schedule in ("CRON_TZ=Not/AZone 0 0 0 * * *", "TZ=UTC @every 1s"):
+        status, code, message = error(http.post(f"/v1.0/jobs/{fresh()}",
+                                                json={"schedule": schedule}))
+        assert (status, code) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB")
+        assert message.startswith(SCHED_500)
+
+
+@pytest.mark.parametrize("name", ["%2Fx", "a%5Cb", "a%23b", "a%3Fb", "a%00b", "a%0Ab", ".",
+                                  "..", "x" * 600])
+def test_invalid_names_are_500_without_validation_prefix(http: httpx.Client, name: str) -> None:
+    """§2 name rules: refused by the Scheduler, message lacks "job failed validation: "."""
+    r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1s"})
+    if name in (".", ".."):  # httpx normalises dot segments away; send them raw
+        r = http.post(f"/v1.0/jobs/%2E{'%2E' if name == '..' else ''}", json={"dueTime": "1s"})
+    status, code, message = error(r)
+    assert (status, code) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB")
+    assert message.startswith("failed to schedule job due to: rpc error: code = Unknown desc = ")
+    assert "job failed validation" not in message
+
+
+@pytest.mark.parametrize("name", ["UPPER", "my||job@name", "with%20space", "a|b", "ünï"])
+def test_allowed_names(http: httpx.Client, name: str) -> None:
+    """§2 name rules (1.18.2+): uppercase, |, ||, @ and spaces are fine."""
+    assert http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h"}).status_code == 204
+    assert http.get(f"/v1.0/jobs/{name}").status_code == 200
+    assert http.delete(f"/v1.0/jobs/{name}").status_code == 204
+
+
+def test_post_trims_get_does_not_and_plus_is_space(http: httpx.Client) -> None:
+    """§2: POST trims the name; GET/DELETE don't; query-style unescaping turns + into space."""
+    base = fresh()
+    assert http.post(f"/v1.0/jobs/%20{base}%20", json={"dueTime": "1h"}).status_code == 204
+    assert http.get(f"/v1.0/jobs/{base}").status_code == 200
+    assert http.get(f"/v1.0/jobs/%20{base}%20").status_code == 500
+    assert http.post(f"/v1.0/jobs/{base}+plus", json={"dueTime": "1h"}).status_code == 204
+    assert http.get(f"/v1.0/jobs/{base}%20plus").json()["name"] == f"{base} plus"
+
+
+def test_proto_field_names_accepted(http: httpx.Client) -> None:
+    """§2: due_time, failure_policy, max_retries work like their lowerCamel names."""
+    name = fresh()
+    r = http.post(f"/v1.0/jobs/{name}", json={
+        "due_time": "1h", "failure_policy": {"constant": {"max_retries": 7, "interval": "2s"}}})
+    assert r.status_code == 204
+    got = http.get(f"/v1.0/jobs/{name}").json()
+    assert got["dueTime"] == "1h"
+    assert got["failurePolicy"] == {"constant": {"interval": "2s", "maxRetries": 7}}
+
+
+def test_body_over_4_mib_is_413(http: httpx.Client) -> None:
+    """Bodies over daprd's 4 MiB limit are refused."""
+    big = b'{"dueTime":"1s","data":"' + b"x" * (4 * 1024 * 1024) + b'"}'
+    assert http.post(f"/v1.0/jobs/{fresh()}", content=big).status_code == 413
+
+
+# --- §3 success responses ---------------------------------------------------------------
+
+
+def test_get_body_field_order_wrapping_and_echoes(http: httpx.Client) -> None:
+    """§3: proto field order, data as a Value Any, dueTime/ttl as given, default policy."""
+    name = fresh()
+    http.post(f"/v1.0/jobs/{name}", json={
+        "ttl": "1000s", "data": {"b": [1, 2.5], "a": "x"}, "dueTime": "15s",
+        "repeats": 3, "schedule": "@every 1h"})
+    r = http.get(f"/v1.0/jobs/{name}")
+    assert r.headers["content-type"] == "application/json"
+    assert r.content == (
+        f'{{"name":"{name}","schedule":"@every 1h","repeats":3,"dueTime":"15s","ttl":"1000s",'
+        '"data":{"@type":"type.googleapis.com/google.protobuf.Value","value":'
+        '{"a":"x","b":[1,2.5]}},'
+        '"failurePolicy":{"constant":{"interval":"1s","maxRetries":3}}}').encode()
+
+
+@pytest.mark.parametrize(("data", "shown"), [
+    ("someData", '"someData"'), (123, "123"), (None, "null"), ([1, "a"], '[1,"a"]'),
+    (True, "true"), ({"@type": "x", "value": "v"}, '{"@type":"x","value":"v"}'),
+])
+def test_get_data_is_wrapped_value(http: httpx.Client, data: object, shown: str) -> None:
+    """§3: every JSON value comes back inside a google.protobuf.Value Any."""
+    name = fresh()
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h", "data": data})
+    body = http.get(f"/v1.0/jobs/{name}").text
+    assert f'"data":{{"@type":"type.googleapis.com/google.protobuf.Value","value":{shown}}}' \
+        in body
+
+
+def test_get_without_data_omits_it_and_shows_policies(http: httpx.Client) -> None:
+    """§3: unset fields are omitted; a given policy is shown in protojson form."""
+    name = fresh()
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h", "failurePolicy": {"drop": {}}})
+    assert http.get(f"/v1.0/jobs/{name}").json() == {
+        "name": name, "dueTime": "1h", "failurePolicy": {"drop": {}}}
+    name = fresh()
+    http.post(f"/v1.0/jobs/{name}", json={
+        "dueTime": "1h", "failurePolicy": {"constant": {"interval": "0.5s"}}})
+    assert http.get(f"/v1.0/jobs/{name}").json()["failurePolicy"] == {
+        "constant": {"interval": "0.500s"}}
+
+
+def test_delete_missing_is_204_and_get_missing_is_500(http: httpx.Client) -> None:
+    """§3 DELETE → 204 whether or not the job exists; §2 GET of a missing job → 500."""
+    name = fresh()
+    r = http.delete(f"/v1.0/jobs/{name}")
+    assert r.status_code == 204 and r.content == b""
+    assert error(http.get(f"/v1.0/jobs/{name}")) == (
+        500, "DAPR_SCHEDULER_GET_JOB",
+        f"failed to get job due to: rpc error: code = NotFound desc = job not found: {name}")
+
+
+def test_first_tick_after_ttl_is_deleted_at_once(http: httpx.Client) -> None:
+    """§4/§3: POST is 204, but a job whose first tick is past its ttl is gone at once."""
+    name = fresh()
+    r = http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 1h", "ttl": "2s"})
+    assert r.status_code == 204
+    assert http.get(f"/v1.0/jobs/{name}").status_code == 500
