@@ -40,7 +40,7 @@ lab: $(STAMP_LAB)
 	@$(BIN)/jupyter lab --notebook-dir=notebooks notebooks/00-index.ipynb
 
 lint: $(STAMP_DEV)
-	@$(BIN)/ruff check src tests benchmarks scripts/*.py
+	@$(BIN)/ruff check src tests benchmarks
 
 unit: $(STAMP_DEV)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
