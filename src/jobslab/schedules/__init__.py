@@ -13,7 +13,7 @@ jobslab.schedules._errors.ScheduleError: expected exactly 6 fields, found 5: [*/
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._cron import CronSchedule, EverySchedule, Schedule, parse_schedule
 from ._errors import ScheduleError
@@ -30,6 +30,10 @@ from ._instants import parse_iso8601_duration, parse_point_in_time
 from ._job import JobTiming, job_fires
 from .describe import describe
 from .lint import Finding, lint
+
+if TYPE_CHECKING:  # for editors and type checkers; at run time these load lazily
+    from .frames import next_fires
+    from .plots import plot_heatmap, plot_planned_vs_actual, plot_timeline
 
 # Learner-facing helpers that need pandas/matplotlib load on first use, so the stand-in's
 # scheduler (which only needs the engine) starts fast.

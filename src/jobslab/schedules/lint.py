@@ -290,6 +290,11 @@ def _schedule_ok(schedule: object) -> bool:
 # --- the schedule string ------------------------------------------------------------------
 
 
+def _rejected(code: str, message: str, fix: str, http: str | None) -> Finding:
+    """A schedule the Scheduler refuses: an error carrying its 500 message."""
+    return Finding(code, message, fix, dapr_error=http, status=500)
+
+
 def _schedule_error(text: str) -> tuple[str | None, str | None]:
     """(raw message, HTTP message) Dapr gives for ``text``, or (None, None) if it parses."""
     try:
@@ -305,12 +310,12 @@ def _schedule_findings(text: str, created: int) -> list[Finding]:
     out = _shape_findings(text, prefix, body, http)
     if raw is not None:
         if not out:
-            out.append(Finding(
+            out.append(_rejected(
                 "invalid-schedule",
                 f"Dapr rejects this schedule: {raw}",
                 "Use 6 fields, seconds first (`sec min hour day-of-month month day-of-week`), "
                 'a descriptor such as "@daily", or "@every <Go duration>" such as "@every 90s".',
-                dapr_error=http, status=500,
+                http,
             ))
         return out
     parsed = parse_schedule(text)
@@ -334,60 +339,60 @@ def _shape_findings(text: str, prefix: str, body: str, http: str | None) -> list
     """Rules that look at how the schedule is written, valid or not."""
     out: list[Finding] = []
     if prefix and body.startswith("@every"):
-        out.append(Finding(
+        out.append(_rejected(
             "tz-on-every",
             "A time-zone prefix on @every is rejected since Dapr 1.18.3 (before, it was "
             "silently ignored): @every counts from creation, so a zone has nothing to change.",
             f'Drop the prefix: "{body}".',
-            dapr_error=http, status=500,
+            http,
         ))
         return out
     if body.startswith("@"):
         low = body.lower()
         if body not in DESCRIPTORS and low in DESCRIPTORS:
-            out.append(Finding(
+            out.append(_rejected(
                 "descriptor-case",
                 f"Descriptors are lower case in Dapr; {body} is not recognized.",
                 f'Write "{_with_prefix(prefix, low)}".',
-                dapr_error=http, status=500,
+                http,
             ))
         elif low.startswith("@every") and not body.startswith("@every "):
             dur = body[len("@every"):].strip()
-            out.append(Finding(
+            out.append(_rejected(
                 "every-format",
                 f"{body!r} is not read as @every: it needs exactly '@every ' then a Go duration.",
                 f'Write "@every {dur or "1m"}".',
-                dapr_error=http, status=500,
+                http,
             ))
         return out
     fields = go_fields(body)
     bare = _bare_duration(body) if len(fields) == 1 else None
     if bare is not None:
-        out.append(Finding(
+        out.append(_rejected(
             "bare-duration",
             f'"{body}" is a duration, not a schedule. The Dapr docs say a bare duration works; '
             "it does not (contract §4, §10).",
             f'Write "@every {bare}".' + (" (@every takes no time-zone prefix.)" if prefix else ""),
-            dapr_error=http, status=500,
+            http,
         ))
         return out
     if len(fields) == 5:
         fixed = ["0", *fields]
-        out.append(Finding(
+        out.append(_rejected(
             "five-field-cron",
             "This is a 5-field (minute-first) cron expression. The Jobs API needs exactly 6 "
             "fields, seconds first. (Dapr's cron *binding* accepts 5 fields; the Jobs API does "
             "not — contract §4, §8.)",
             f'Add a seconds field in front: "{_with_prefix(prefix, " ".join(fixed))}".',
-            dapr_error=http, status=500,
+            http,
         ))
         fields = fixed
     elif len(fields) == 7 and re.fullmatch(r"\*|\d{4}(-\d{4})?", fields[6]):
-        out.append(Finding(
+        out.append(_rejected(
             "year-field",
             "Dapr's cron has no year field (that is Quartz); it needs exactly 6 fields.",
             f'Drop the year: "{_with_prefix(prefix, " ".join(fields[:6]))}".',
-            dapr_error=http, status=500,
+            http,
         ))
         fields = fields[:6]
     if len(fields) == 6:
@@ -430,33 +435,33 @@ def _field_findings(prefix: str, fields: list[str], http: str | None) -> list[Fi
             f'Write "{_with_prefix(prefix, " ".join([*fields[:5], fixed]))}".'
             if fixed else "Use 0 or SUN for Sunday."
         )
-        out.append(Finding(
+        out.append(_rejected(
             "weekday-seven",
             "Day-of-week 7 is not Sunday in Dapr: the range is 0-6 (0 = Sunday). The cron "
             "binding docs say 0-7; the code accepts only 0-6 (contract §4, §8).",
             suggestion + " (0 or SUN means Sunday.)",
-            dapr_error=http, status=500,
+            http,
         ))
     for i, raw in enumerate(fields):
         if re.search(r"[LW#]", raw.upper().replace("WED", "")):
-            out.append(Finding(
+            out.append(_rejected(
                 "unsupported-cron-char",
                 f"{raw!r}: Dapr's cron has no L, W or # (last day, weekday, n-th weekday).",
                 "Dapr cannot say 'last day' or 'second Monday'. Fire daily (e.g. "
                 '"0 0 9 * * *") and check the date in your handler. Careful: "0 0 9 8-14 * MON" '
                 "is NOT the second Monday — day-of-month and weekday are OR-ed.",
-                dapr_error=http, status=500,
+                http,
             ))
             break
         wrap = _wrapping_range(raw, i)
         if wrap is not None:
             fixed = [*fields]
             fixed[i] = wrap
-            out.append(Finding(
+            out.append(_rejected(
                 "wrapping-range",
                 f"{raw!r}: Dapr ranges cannot wrap around (start after end).",
                 f'Split the range: "{_with_prefix(prefix, " ".join(fixed))}".',
-                dapr_error=http, status=500,
+                http,
             ))
     return out
 
