@@ -226,8 +226,13 @@ class ServeHandle:
 
     def stop(self) -> None:
         """Stop every replica (sidecars, then app servers). Safe to call twice."""
-        for replica in self.replicas:
-            replica.stop()
+        sidecars = [r.sidecar for r in self.replicas if r.sidecar is not None]
+        try:
+            self.backend.stop_sidecars(sidecars)  # all at once: they stop in parallel
+        finally:
+            for replica in self.replicas:
+                replica.sidecar = None
+                replica.stop()
         with _lock:
             if _handles.get(self.app_id) is self:
                 del _handles[self.app_id]
