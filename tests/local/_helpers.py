@@ -64,14 +64,16 @@ class Call:
 class RecordingApp:
     """A stdlib HTTP app in a thread that records every request.
 
-    ``status`` maps a job name to the status to answer (default 200); ``tag`` marks which
-    replica this is.
+    ``status`` maps a job name to the status to answer (default 200), or to a list of statuses
+    answered in turn (the last one repeats); ``delay`` makes a job's handler slow.
     """
 
     port: int = 0
     tag: str = ""
-    status: dict[str, int] = field(default_factory=dict)
+    status: dict[str, int | list[int]] = field(default_factory=dict)
+    delay: dict[str, float] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    done: list[tuple[str, float]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> RecordingApp:
@@ -87,6 +89,11 @@ class RecordingApp:
                             {k.lower(): v for k, v in self.headers.items()})
                 app.calls.append(call)
                 code = app.status.get(call.job, 200)
+                if isinstance(code, list):
+                    code = code.pop(0) if len(code) > 1 else code[0]
+                if call.job in app.delay:
+                    time.sleep(app.delay[call.job])
+                app.done.append((call.job, time.time()))
                 reply = b'{"status":"DROP"}' if code >= 300 else b"ok"
                 self.send_response(code)
                 self.send_header("content-length", str(len(reply)))

@@ -1,0 +1,248 @@
+"""Contract §4–§6 over real processes: trigger requests, result mapping, failure policy,
+auto-deletion, counters, tokens and app-id scoping."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ._helpers import RecordingApp, Sidecar, Stack, stack, wait_until
+
+_names = itertools.count()
+
+
+def fresh() -> str:
+    return f"d-{next(_names)}"
+
+
+@pytest.fixture
+def http(shared: tuple[Stack, Sidecar, RecordingApp]) -> httpx.Client:
+    with shared[1].client() as client:
+        yield client
+
+
+@pytest.fixture
+def rec(shared: tuple[Stack, Sidecar, RecordingApp]) -> RecordingApp:
+    return shared[2]
+
+
+def gone(http: httpx.Client, name: str) -> bool:
+    return http.get(f"/v1.0/jobs/{name}").status_code == 500
+
+
+@pytest.mark.parametrize(("data", "body"), [
+    ({"z": 1, "a": {"y": [1, 2], "b": None}}, b'{"a":{"b":null,"y":[1,2]},"z":1}'),
+    ("someData", b'"someData"'),
+    (123, b"123"),
+    (1.5, b"1.5"),
+    (None, b"null"),
+    ({"@type": "type.googleapis.com/google.protobuf.StringValue", "value": "v"},
+     b'{"@type":"type.googleapis.com/google.protobuf.StringValue","value":"v"}'),
+])
+def test_trigger_body_is_only_the_data(http: httpx.Client, rec: RecordingApp, data: object,
+                                       body: bytes) -> None:
+    """§5: POST /job/<name>, application/json, the body is the data alone (compact, sorted)."""
+    name = fresh()
+    assert http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s", "data": data}).status_code \
+        == 204
+    call = wait_until(lambda: rec.jobs(name), what="the trigger")[0]
+    assert call.method == "POST" and call.path == f"/job/{name}"
+    assert call.headers["content-type"] == "application/json"
+    assert call.body == body
+    assert int(call.headers["content-length"]) == len(body)
+
+
+def test_no_data_is_an_empty_body_and_names_are_escaped(http: httpx.Client,
+                                                        rec: RecordingApp) -> None:
+    """§5 (1.18.3): a job without data arrives with an empty body; odd names are escaped."""
+    name = fresh() + " x|y@z"
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s"})
+    call = wait_until(lambda: rec.jobs(name), what="the trigger")[0]
+    assert call.body == b""
+    assert call.path == "/job/" + name.replace(" ", "%20").replace("|", "%7C")
+
+
+def test_one_shot_is_deleted_after_success(http: httpx.Client, rec: RecordingApp) -> None:
+    """§3: a one-shot job is deleted once its trigger succeeds."""
+    name = fresh()
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s"})
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == 1
+
+
+def test_404_counts_as_done(http: httpx.Client, rec: RecordingApp) -> None:
+    """§5: a 404 from the app is success: no retry."""
+    name = fresh()
+    rec.status[name] = 404
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s"})
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == 1
+
+
+def test_default_policy_four_attempts_one_second_apart(http: httpx.Client,
+                                                       rec: RecordingApp) -> None:
+    """§5: default constant 1s × 3 retries = 4 attempts; the response body is ignored."""
+    name = fresh()
+    rec.status[name] = 500  # the app also answers {"status":"DROP"}: ignored (§10)
+    # A whole-second RFC3339 due time: a relative one counts from creation truncated to the
+    # second, so its first retry would come less than 1 s after the first attempt.
+    due = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(time.time()) + 1))
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": due})
+    wait_until(lambda: gone(http, name), timeout=15, what="retries to run out")
+    calls = rec.jobs(name)
+    assert len(calls) == 4
+    gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
+    assert all(g >= 0.9 for g in gaps), gaps
+
+
+def test_drop_policy_one_attempt(http: httpx.Client, rec: RecordingApp) -> None:
+    """§5: drop gives exactly one attempt."""
+    name = fresh()
+    rec.status[name] = 503
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s", "failurePolicy": {"drop": {}}})
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == 1
+
+
+@pytest.mark.parametrize(("policy", "attempts"), [
+    ({"constant": {"maxRetries": 4, "interval": "0.1s"}}, 5),
+    ({"constant": {"maxRetries": 2}}, 3),
+    ({"constant": {"maxRetries": 0, "interval": "5s"}}, 1),
+])
+def test_max_retries_n_gives_n_plus_one(http: httpx.Client, rec: RecordingApp, policy: dict,
+                                        attempts: int) -> None:
+    """§5: maxRetries N = N+1 attempts; interval unset = immediate retries."""
+    name = fresh()
+    rec.status[name] = 500
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s", "failurePolicy": policy})
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == attempts
+
+
+def test_unset_max_retries_retries_until_success(http: httpx.Client, rec: RecordingApp) -> None:
+    """§5: maxRetries unset retries forever — here until the app finally succeeds."""
+    name = fresh()
+    rec.status[name] = [500] * 6 + [200]
+    http.post(f"/v1.0/jobs/{name}", json={
+        "dueTime": "0s", "failurePolicy": {"constant": {"interval": "0.05s"}}})
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == 7
+
+
+def test_fail_then_succeed_moves_on(http: httpx.Client, rec: RecordingApp) -> None:
+    """§5 failfirst: one failure then success = 2 attempts, then the next tick."""
+    name = fresh()
+    rec.status[name] = [500, 200]
+    http.post(f"/v1.0/jobs/{name}", json={
+        "schedule": "@every 0.3s", "dueTime": "0s", "repeats": 2,
+        "failurePolicy": {"constant": {"interval": "0.1s"}}})
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == 3
+
+
+def test_repeats_count_failed_ticks(http: httpx.Client, rec: RecordingApp) -> None:
+    """§4: a tick whose retries are exhausted still counts toward repeats."""
+    name = fresh()
+    rec.status[name] = 500
+    http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 0.2s", "repeats": 3,
+                                          "failurePolicy": {"drop": {}}})
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == 3
+
+
+def test_ttl_ends_a_recurring_job(http: httpx.Client, rec: RecordingApp) -> None:
+    """§4: @every with ttl stops once the next tick is after the expiry."""
+    name = fresh()
+    http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 0.5s", "dueTime": "0s",
+                                          "ttl": "1.2s"})
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == 3  # at 0, 0.5 and 1.0 s
+
+
+def test_overwrite_resets_the_count(http: httpx.Client, rec: RecordingApp) -> None:
+    """§4: overwriting a job resets its trigger counter."""
+    name = fresh()
+    body = {"schedule": "@every 0.2s", "dueTime": "0s", "repeats": 3}
+    http.post(f"/v1.0/jobs/{name}", json=body)
+    wait_until(lambda: len(rec.jobs(name)) >= 2, what="two triggers")
+    http.post(f"/v1.0/jobs/{name}", json={**body, "overwrite": True})
+    before = len(rec.jobs(name))
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) - before in (3, 4)  # 3 after the overwrite (+1 in flight)
+    assert len(rec.jobs(name)) >= 5
+
+
+def test_triggers_of_one_job_never_overlap(http: httpx.Client, rec: RecordingApp) -> None:
+    """§4: one job's triggers run strictly one after another, even when the app is slow."""
+    name = fresh()
+    rec.delay[name] = 0.25
+    http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 0.05s", "repeats": 4})
+    wait_until(lambda: gone(http, name), what="deletion")
+    starts = [c.at for c in rec.jobs(name)]
+    ends = [t for j, t in rec.done if j == name]
+    assert len(starts) == 4
+    assert all(s >= e for s, e in zip(starts[1:], ends[:-1], strict=True))
+
+
+def test_missed_ticks_are_caught_up_immediately(http: httpx.Client, rec: RecordingApp) -> None:
+    """§4: ticks missed while a trigger was slow fire in immediate succession, none skipped."""
+    name = fresh()
+    rec.delay[name] = 0.6
+    rec.status[name] = 200
+    http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 0.1s", "repeats": 5})
+    wait_until(lambda: len(rec.jobs(name)) >= 2, what="two triggers")
+    rec.delay.pop(name)
+    wait_until(lambda: gone(http, name), what="deletion")
+    assert len(rec.jobs(name)) == 5
+
+
+def test_app_ids_scope_names(shared: tuple[Stack, Sidecar, RecordingApp], app: RecordingApp,
+                             http: httpx.Client, rec: RecordingApp) -> None:
+    """§6: two app-ids can use the same job name; each trigger reaches its own app."""
+    s = shared[0]
+    other = s.sidecar("other-app", app_port=app.port)
+    s.watching("other-app", 1)
+    name = fresh()
+    with other.client() as o:
+        assert o.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s", "data": "o"}).status_code \
+            == 204
+    http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s", "data": "c"})
+    wait_until(lambda: app.jobs(name) and rec.jobs(name), what="both triggers")
+    assert [c.body for c in app.jobs(name)] == [b'"o"']
+    assert [c.body for c in rec.jobs(name)] == [b'"c"']
+
+
+def test_no_app_port_triggers_fail_and_follow_policy(tmp_path: Path) -> None:
+    """§5 "connected": without --app-port a sidecar watches; triggers fail (no app channel)."""
+    with stack(tmp_path) as s:
+        car = s.sidecar("noapp")
+        s.watching("noapp", 1)
+        with car.client() as c:
+            c.post("/v1.0/jobs/j", json={"dueTime": "0s", "failurePolicy": {
+                "constant": {"maxRetries": 2, "interval": "0.05s"}}})
+            wait_until(lambda: c.get("/v1.0/jobs/j").status_code == 500, what="deletion")
+        assert s.stats()["failed"] == 3
+
+
+def test_api_token_and_app_token(tmp_path: Path, app: RecordingApp) -> None:
+    """§2/§6: DAPR_API_TOKEN guards every route but healthz; APP_API_TOKEN goes to the app."""
+    with stack(tmp_path) as s:
+        car = s.sidecar("tok", app_port=app.port,
+                        env={"DAPR_API_TOKEN": "secret", "APP_API_TOKEN": "apptok"})
+        with car.client() as c:
+            r = c.post("/v1.0/jobs/j", json={"dueTime": "0s"})
+            assert r.status_code == 401
+            assert r.text == "invalid api token\n"
+            assert r.headers["content-type"].startswith("text/plain")
+            assert c.get("/v1.0/jobs/j", headers={"dapr-api-token": "wrong"}).status_code == 401
+            assert c.get("/v1.0/metadata").status_code == 401
+            assert c.get("/v1.0/healthz").status_code == 204
+            r = c.post("/v1.0/jobs/j", json={"dueTime": "0s", "data": 1},
+                       headers={"dapr-api-token": "secret"})
+            assert r.status_code == 204
+        call = wait_until(lambda: app.jobs("j"), what="the trigger")[0]
+        assert call.headers["dapr-api-token"] == "apptok"
