@@ -1,0 +1,298 @@
+"""``SelfHostedBackend``: what ``jobslab.serve`` uses when ``JOBSLAB_BACKEND=selfhosted``.
+
+``dapr init --slim --runtime-version 1.18.3`` downloads ``daprd``, ``placement`` and
+``scheduler`` into ``~/.dapr/bin`` but starts nothing (spec §3). This backend starts the
+scheduler itself — loopback only, with health and metrics ports clear of app ports, its etcd
+data in the state dir — and one ``daprd`` per handler replica, all with pidfiles and logs in
+``<state dir>/selfhosted/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import paths
+from ..cluster import pins
+from ..cluster.runner import ClusterError, Runner, tail
+
+log = logging.getLogger(__name__)
+
+INIT_HINT = (f"install the binaries with `dapr init --slim --runtime-version "
+             f"{pins.DAPR_RUNTIME_VERSION}` (Dapr CLI {pins.DAPR_CLI_VERSION}: "
+             "https://docs.dapr.io/getting-started/install-dapr-cli/)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _http_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=0.5) as resp:  # loopback only
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (OSError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SelfHostedBackend:
+    """Real Dapr 1.18.3 on this machine, without Docker or Kubernetes.
+
+    Same interface as :class:`jobslab.cluster.KindBackend`:
+
+    - ``name`` — ``"selfhosted"``; ``handler_bind_host`` — ``127.0.0.1`` (daprd dials the
+      handler on loopback: ``--app-channel-address 127.0.0.1``).
+    - ``supports_job_list`` — False (Dapr has no HTTP list of jobs);
+      ``supports_scheduler_restart`` — True (:meth:`restart_scheduler`).
+    - :meth:`ensure` — find the binaries (``~/.dapr/bin``, then PATH) and start the scheduler
+      unless it already runs; idempotent.
+    - :meth:`deploy` ``(app_id, replicas, app_ports) -> [daprd HTTP ports]`` — replica ``i``
+      gets ``base_http_port + i``; start the handlers first (daprd waits for the app port).
+    - :meth:`undeploy` ``(app_id)``; :meth:`close` stops every daprd this backend started;
+      :meth:`stop` also stops the scheduler (its data dir, and so the jobs, survive).
+    """
+
+    name = "selfhosted"
+    handler_bind_host = "127.0.0.1"
+    supports_job_list = False
+    supports_scheduler_restart = True
+
+    def __init__(
+        self,
+        *,
+        state_dir: str | Path | None = None,
+        bin_dir: str | Path | None = None,
+        runner: Runner | None = None,
+        base_http_port: int = pins.SIDECAR_HTTP_PORT,
+        scheduler_port: int = pins.SCHEDULER_PORT,
+        scheduler_healthz_port: int = pins.SCHEDULER_HEALTHZ_PORT,
+        scheduler_metrics_port: int = pins.SCHEDULER_METRICS_PORT,
+        ready_timeout: float = 30.0,
+        log_level: str = "info",
+    ) -> None:
+        self.runner = runner or Runner()
+        self._state_dir = Path(state_dir) if state_dir else None
+        self._bin_dir = Path(bin_dir) if bin_dir else None
+        self.base_http_port = base_http_port
+        self.scheduler_port = scheduler_port
+        self.scheduler_healthz_port = scheduler_healthz_port
+        self.scheduler_metrics_port = scheduler_metrics_port
+        self.ready_timeout = ready_timeout
+        self.log_level = log_level
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._ports: dict[str, list[int]] = {}
+
+    # ---- places ------------------------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        base = paths.state_dir(self._state_dir) / "selfhosted"
+        base.mkdir(parents=True, exist_ok=True)
+        return base
+
+    @property
+    def scheduler_address(self) -> str:
+        return f"127.0.0.1:{self.scheduler_port}"
+
+    def bin_dirs(self) -> list[Path]:
+        if self._bin_dir:
+            return [self._bin_dir]
+        home = self.runner.environ.get("HOME") or str(Path.home())
+        return [Path(home) / ".dapr" / "bin"]
+
+    def binary(self, name: str) -> str:
+        """Path of ``daprd`` or ``scheduler``: ``~/.dapr/bin`` first, then PATH."""
+        for directory in self.bin_dirs():
+            candidate = directory / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+        found = self.runner.which(name)
+        if found:
+            return found
+        where = ", ".join(str(d) for d in self.bin_dirs())
+        raise ClusterError(f"`{name}` was not found in {where} or on PATH.\n"
+                           f"  What to do: {INIT_HINT}.")
+
+    # ---- processes ---------------------------------------------------------------------
+    def _pidfile(self, key: str) -> Path:
+        return self.state_dir / f"{key}.pid"
+
+    def _running(self, key: str) -> int | None:
+        pidfile = self._pidfile(key)
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        proc = self._procs.get(key)
+        if proc is not None and proc.pid == pid:
+            return pid if proc.poll() is None else None
+        return pid if _pid_alive(pid) else None
+
+    def _start(self, key: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        logfile = self.state_dir / f"{key}.log"
+        with logfile.open("wb") as out:
+            proc = self.runner.popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                     new_session=True)
+        self._procs[key] = proc
+        self._pidfile(key).write_text(f"{proc.pid}\n")
+        log.info("started %s (pid %d), log %s", key, proc.pid, logfile)
+        return proc
+
+    def _wait_healthy(self, key: str, proc: subprocess.Popen[bytes], url: str,
+                      ok: tuple[int, ...]) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        logfile = self.state_dir / f"{key}.log"
+        while _http_status(url) not in ok:
+            if proc.poll() is not None:
+                self._pidfile(key).unlink(missing_ok=True)
+                raise ClusterError(
+                    f"{key} exited with {proc.returncode} before it was healthy.\n"
+                    f"{tail(logfile.read_text(errors='replace'))}\n"
+                    f"  What to do: read {logfile}; see docs/troubleshooting.md "
+                    "(self-hosted problems).")
+            if time.monotonic() >= deadline:
+                self._stop(key)
+                raise ClusterError(
+                    f"{key} was not healthy at {url} within {self.ready_timeout:.0f} s.\n"
+                    f"{tail(logfile.read_text(errors='replace'))}\n"
+                    f"  What to do: read {logfile}; check nothing else holds its ports.")
+            time.sleep(0.05)  # poll interval of the deadline-bound wait above
+
+    def _stop(self, key: str, timeout: float = 10.0) -> None:
+        pid = self._running(key)
+        proc = self._procs.pop(key, None)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while (proc.poll() is None) if proc is not None else _pid_alive(pid):
+                if time.monotonic() >= deadline:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                    break
+                time.sleep(0.05)  # poll interval of the deadline-bound wait above
+            if proc is not None:
+                proc.wait(timeout=5)
+            log.info("stopped %s (pid %d)", key, pid)
+        self._pidfile(key).unlink(missing_ok=True)
+
+    # ---- scheduler ---------------------------------------------------------------------
+    def scheduler_argv(self) -> list[str]:
+        """The scheduler command line (spec §3 flags; data dir in the state dir)."""
+        return [
+            self.binary("scheduler"),
+            "--listen-address", "127.0.0.1",
+            "--port", str(self.scheduler_port),
+            "--healthz-port", str(self.scheduler_healthz_port),
+            "--metrics-port", str(self.scheduler_metrics_port),
+            "--etcd-data-dir", str(self.state_dir / "scheduler-data"),
+            "--log-level", self.log_level,
+        ]
+
+    def _healthz_url(self) -> str:
+        return f"http://127.0.0.1:{self.scheduler_healthz_port}/healthz"
+
+    def ensure(self) -> None:
+        """Find the binaries and start the scheduler if it is not running (idempotent)."""
+        self.binary("daprd")
+        self._check_version()
+        if self._running("scheduler") and _http_status(self._healthz_url()) == 200:
+            return
+        self._stop("scheduler")
+        proc = self._start("scheduler", self.scheduler_argv())
+        self._wait_healthy("scheduler", proc, self._healthz_url(), (200,))
+
+    def _check_version(self) -> None:
+        result = self.runner.run([self.binary("daprd"), "--version"], check=False, timeout=30)
+        found = result.stdout.strip()
+        if result.ok and found and found != pins.DAPR_RUNTIME_VERSION:
+            log.warning("daprd %s found; the workbook is written for %s (%s)", found,
+                        pins.DAPR_RUNTIME_VERSION, INIT_HINT)
+
+    def restart_scheduler(self) -> None:
+        """Stop and start the scheduler; jobs survive in its etcd data dir."""
+        self._stop("scheduler")
+        self.ensure()
+
+    # ---- replicas ----------------------------------------------------------------------
+    def daprd_argv(self, app_id: str, replica: int, app_port: int) -> list[str]:
+        """The daprd command line of one replica (spec §3: flags of ``dapr run``)."""
+        resources = self.state_dir / "components"
+        resources.mkdir(exist_ok=True)
+        return [
+            self.binary("daprd"),
+            "--app-id", app_id,
+            "--app-port", str(app_port),
+            "--app-protocol", "http",
+            "--app-channel-address", "127.0.0.1",
+            "--dapr-http-port", str(self.base_http_port + replica),
+            "--dapr-grpc-port", str(_free_port()),
+            "--dapr-internal-grpc-port", str(_free_port()),
+            "--metrics-port", str(_free_port()),
+            "--scheduler-host-address", self.scheduler_address,
+            "--placement-host-address", "",
+            "--resources-path", str(resources),
+            "--enable-app-health-check",
+            "--app-health-check-path", "/healthz",
+            "--log-level", self.log_level,
+        ]
+
+    def deploy(self, app_id: str, replicas: int, app_ports: Sequence[int]) -> list[int]:
+        """Start one daprd per replica (replacing earlier ones of ``app_id``)."""
+        if replicas != len(app_ports):
+            raise ValueError(f"{replicas} replicas need {replicas} app ports, got {app_ports}")
+        self.ensure()
+        self.undeploy(app_id)
+        ports: list[int] = []
+        self._ports[app_id] = ports
+        for replica, app_port in enumerate(app_ports):
+            key = f"daprd-{app_id}-{replica}"
+            port = self.base_http_port + replica
+            proc = self._start(key, self.daprd_argv(app_id, replica, app_port))
+            self._wait_healthy(key, proc, f"http://127.0.0.1:{port}/v1.0/healthz/outbound",
+                               (200, 204))
+            ports.append(port)
+        return list(ports)
+
+    def sidecar_ports(self, app_id: str) -> list[int]:
+        return list(self._ports.get(app_id, []))
+
+    def undeploy(self, app_id: str) -> None:
+        """Stop every daprd of ``app_id`` (found by pidfile, also from earlier sessions)."""
+        prefix = f"daprd-{app_id}-"
+        for pidfile in sorted(self.state_dir.glob(f"{prefix}*.pid")):
+            self._stop(pidfile.stem)
+        self._ports.pop(app_id, None)
+
+    def close(self) -> None:
+        """Stop every daprd this state dir knows of; the scheduler keeps running."""
+        for pidfile in sorted(self.state_dir.glob("daprd-*.pid")):
+            self._stop(pidfile.stem)
+        self._ports.clear()
+
+    def stop(self) -> None:
+        """Stop every daprd and the scheduler."""
+        self.close()
+        self._stop("scheduler")

@@ -1,0 +1,124 @@
+"""``SelfHostedBackend`` against fake ``daprd``/``scheduler`` executables that record their
+flags (spec/cluster-path.md §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobslab.cluster import ClusterError
+from jobslab.cluster.runner import port_accepts, wait_until
+from jobslab.selfhosted import SelfHostedBackend
+
+from .conftest import Fakes, free_port_block
+
+
+def flag(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+@pytest.fixture
+def backend(fakes: Fakes, tmp_path: Path):  # type: ignore[no-untyped-def]
+    sched = free_port_block(3)
+    b = SelfHostedBackend(
+        state_dir=tmp_path / "state", runner=fakes.runner(), base_http_port=free_port_block(3),
+        scheduler_port=sched, scheduler_healthz_port=sched + 1, scheduler_metrics_port=sched + 2,
+        ready_timeout=15)
+    yield b
+    b.stop()
+
+
+def test_capabilities() -> None:
+    assert SelfHostedBackend.supports_job_list is False
+    assert SelfHostedBackend.supports_scheduler_restart is True
+    assert SelfHostedBackend.handler_bind_host == "127.0.0.1"
+
+
+def test_scheduler_starts_with_the_spec_flags_once(fakes: Fakes,
+                                                   backend: SelfHostedBackend) -> None:
+    backend.ensure()
+    backend.ensure()                          # idempotent: still one scheduler
+    starts = [c for c in fakes.calls("scheduler") if "--version" not in c]
+    assert len(starts) == 1
+    argv = starts[0]
+    assert flag(argv, "--listen-address") == "127.0.0.1"
+    assert flag(argv, "--port") == str(backend.scheduler_port)
+    assert flag(argv, "--healthz-port") == str(backend.scheduler_healthz_port)
+    assert flag(argv, "--metrics-port") == str(backend.scheduler_metrics_port)
+    assert flag(argv, "--etcd-data-dir") == str(backend.state_dir / "scheduler-data")
+    assert (backend.state_dir / "scheduler.pid").is_file()
+
+
+def test_default_ports_are_the_spec_ones(tmp_path: Path) -> None:
+    b = SelfHostedBackend(state_dir=tmp_path, bin_dir=tmp_path)
+    assert (b.scheduler_port, b.scheduler_healthz_port, b.scheduler_metrics_port) == \
+        (50006, 58081, 59091)
+    assert b.scheduler_address == "127.0.0.1:50006"
+
+
+def test_one_daprd_per_replica_with_the_dapr_run_flags(fakes: Fakes,
+                                                       backend: SelfHostedBackend) -> None:
+    ports = backend.deploy("jobs-lab", 3, [8000, 8001, 8002])
+    base = backend.base_http_port
+    assert ports == [base, base + 1, base + 2]
+    assert all(port_accepts(p) for p in ports)
+    runs = [c for c in fakes.calls("daprd") if "--version" not in c]
+    assert len(runs) == 3
+    for i, argv in enumerate(runs):
+        assert flag(argv, "--app-id") == "jobs-lab"
+        assert flag(argv, "--app-port") == str(8000 + i)
+        assert flag(argv, "--dapr-http-port") == str(base + i)
+        assert flag(argv, "--app-channel-address") == "127.0.0.1"
+        assert flag(argv, "--scheduler-host-address") == f"127.0.0.1:{backend.scheduler_port}"
+        assert flag(argv, "--placement-host-address") == ""
+        assert flag(argv, "--app-health-check-path") == "/healthz"
+        assert "--enable-app-health-check" in argv
+    grpc = {flag(a, "--dapr-grpc-port") for a in runs}
+    assert len(grpc) == 3                     # no two replicas share a gRPC port
+    assert sorted(p.name for p in backend.state_dir.glob("daprd-*.pid")) == [
+        "daprd-jobs-lab-0.pid", "daprd-jobs-lab-1.pid", "daprd-jobs-lab-2.pid"]
+
+
+def test_undeploy_and_stop_end_every_process(fakes: Fakes, backend: SelfHostedBackend) -> None:
+    ports = backend.deploy("jobs-lab", 2, [8000, 8001])
+    backend.undeploy("jobs-lab")
+    wait_until(lambda: not any(port_accepts(p) for p in ports), timeout=10, what="daprd gone")
+    assert not list(backend.state_dir.glob("daprd-*.pid"))
+    backend.stop()
+    assert not (backend.state_dir / "scheduler.pid").exists()
+    assert not port_accepts(backend.scheduler_healthz_port)
+
+
+def test_restart_scheduler_starts_a_new_one(fakes: Fakes, backend: SelfHostedBackend) -> None:
+    backend.ensure()
+    first = (backend.state_dir / "scheduler.pid").read_text()
+    backend.restart_scheduler()
+    assert (backend.state_dir / "scheduler.pid").read_text() != first
+    assert len([c for c in fakes.calls("scheduler") if "--version" not in c]) == 2
+
+
+def test_binaries_in_dot_dapr_bin_come_first(fakes: Fakes, tmp_path: Path) -> None:
+    home_bin = Path(fakes.env["HOME"]) / ".dapr" / "bin"
+    home_bin.mkdir(parents=True)
+    for tool in ("daprd", "scheduler"):
+        (fakes.bin / tool).rename(home_bin / tool)
+    b = SelfHostedBackend(state_dir=tmp_path, runner=fakes.runner())
+    assert b.binary("daprd") == str(home_bin / "daprd")
+
+
+def test_missing_binaries_say_to_run_dapr_init_slim(fakes: Fakes, tmp_path: Path) -> None:
+    fakes.remove("daprd")
+    b = SelfHostedBackend(state_dir=tmp_path, runner=fakes.runner())
+    with pytest.raises(ClusterError, match=r"dapr init --slim --runtime-version 1\.18\.3"):
+        b.ensure()
+
+
+def test_daprd_that_exits_is_reported_with_its_log(fakes: Fakes,
+                                                  backend: SelfHostedBackend) -> None:
+    fakes.fail("daprd", "--app-id", stderr="fatal: failed to start HTTP server: bind: address "
+               "already in use")
+    with pytest.raises(ClusterError) as err:
+        backend.deploy("jobs-lab", 1, [8000])
+    assert "address already in use" in str(err.value)
+    assert "daprd-jobs-lab-0 exited" in str(err.value)
