@@ -14,13 +14,21 @@ in :mod:`jobslab.schedules` convert to and from timezone-aware datetimes.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._errors import ScheduleError
-from ._gotime import SECOND, GoTimeError, civil_from_days, days_from_civil, parse_go_duration
+from ._gotime import (
+    SECOND,
+    GoTimeError,
+    _days_in_month,
+    civil_from_days,
+    days_from_civil,
+    parse_go_duration,
+)
 
 STAR_BIT = 1 << 63
 
@@ -189,20 +197,75 @@ def load_location(name: str) -> ZoneInfo | None:
         raise ScheduleError(f"provided bad location {name}: unknown time zone {name}") from None
 
 
+# Offsets are looked up in per-zone tables of transitions, built lazily for chunks of about a
+# year (2**25 s) by sampling the zone every three days and bisecting each change to the second.
+# That is exact as long as no two transitions of a zone lie within three days of each other:
+# the closest pair in tzdata since 1970 is ~7 days apart (Brazil 2000, Gaza/Hebron rules).
+_CHUNK_BITS = 25
+_SAMPLE = 3 * 86400
+
+
 class _Clock:
     """Go time arithmetic for one location, on whole Unix seconds."""
 
-    __slots__ = ("_zone",)
+    __slots__ = ("_chunks", "_zone")
 
     def __init__(self, zone: ZoneInfo | None) -> None:
         self._zone = zone
+        self._chunks: dict[int, tuple[list[int], list[int]]] = {}
+
+    def _exact(self, unix: int) -> int:
+        off = datetime.fromtimestamp(unix, self._zone).utcoffset()
+        return int(off.total_seconds()) if off is not None else 0
+
+    def _table(self, chunk: int) -> tuple[list[int], list[int]]:
+        table = self._chunks.get(chunk)
+        if table is None:
+            lo = chunk << _CHUNK_BITS
+            hi = lo + (1 << _CHUNK_BITS)
+            starts, offsets = [lo], [self._exact(lo)]
+            prev_t, prev_off = lo, offsets[0]
+            t = lo
+            while t < hi:
+                t = min(t + _SAMPLE, hi)
+                off = self._exact(t)
+                if off != prev_off:
+                    a, b = prev_t, t  # offset(a) == prev_off != offset(b)
+                    while b - a > 1:
+                        mid = (a + b) // 2
+                        if self._exact(mid) == prev_off:
+                            a = mid
+                        else:
+                            b = mid
+                    starts.append(b)
+                    offsets.append(off)
+                prev_t, prev_off = t, off
+            table = (starts, offsets)
+            self._chunks[chunk] = table
+        return table
 
     def offset(self, unix: int) -> int:
-        zone = self._zone
-        if zone is None:
+        if self._zone is None:
             return 0
-        off = datetime.fromtimestamp(unix, zone).utcoffset()
-        return int(off.total_seconds()) if off is not None else 0
+        chunk = unix >> _CHUNK_BITS
+        starts, offsets = self._chunks.get(chunk) or self._table(chunk)
+        if len(starts) == 1:
+            return offsets[0]
+        return offsets[bisect_right(starts, unix) - 1]
+
+    def first_change(self, a: int, b: int) -> int | None:
+        """The first instant in ``(a, b]`` where the offset differs from ``a``'s, if any."""
+        if self._zone is None:
+            return None
+        off = self.offset(a)
+        first = a >> _CHUNK_BITS
+        for chunk in range(first, (b >> _CHUNK_BITS) + 1):
+            starts, offsets = self._table(chunk)
+            i = bisect_right(starts, a) if chunk == first else 0
+            for k in range(i, bisect_right(starts, b)):
+                if offsets[k] != off:
+                    return starts[k]
+        return None
 
     def fields(self, unix: int) -> tuple[int, int, int, int, int, int, int, int]:
         """(year, month, day, hour, minute, second, weekday, offset) in this location."""
@@ -226,6 +289,18 @@ class _Clock:
         return local - off
 
 
+_UTC_CLOCK = _Clock(None)
+
+#: Shortcuts in Next that skip Go's one-step-at-a-time loops where the outcome is provably the
+#: same. Tests switch them off to check exactly that.
+JUMPS = True
+
+
+@lru_cache(maxsize=64)
+def _clock(zone: ZoneInfo) -> _Clock:
+    return _Clock(zone)
+
+
 @dataclass(frozen=True)
 class CronSchedule:
     """A parsed 6-field cron expression or descriptor (``@daily`` …)."""
@@ -244,10 +319,33 @@ class CronSchedule:
     fields: tuple[str, ...] = ()
     descriptor: str | None = None
     _sorted: tuple[tuple[int, ...], ...] = field(default=(), repr=False, compare=False)
+    #: No second ever matches (an empty field such as ``,``): Go's Next searches five years
+    #: and gives up; the answer is known at once.
+    _never: bool = field(default=False, repr=False, compare=False)
+    _day_cache: dict[tuple[int, int], tuple[int, ...]] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
 
     @property
     def is_every(self) -> bool:
         return False
+
+    def _month_days(self, last: int, first_wd: int) -> tuple[int, ...]:
+        """The matching days of a month with ``last`` days starting on weekday ``first_wd``."""
+        key = (last, first_wd)
+        days = self._day_cache.get(key)
+        if days is None:
+            both = bool(self.dom & STAR_BIT or self.dow & STAR_BIT)
+            days = tuple(
+                day for day in range(1, last + 1)
+                if (
+                    (self.dom >> day & 1 and self.dow >> (first_wd + day - 1) % 7 & 1)
+                    if both
+                    else (self.dom >> day & 1 or self.dow >> (first_wd + day - 1) % 7 & 1)
+                )
+            )
+            self._day_cache[key] = days
+        return days
 
     def values(self, index: int) -> tuple[int, ...]:
         """The values field ``index`` (0 = seconds … 5 = weekday) allows."""
@@ -259,8 +357,10 @@ class CronSchedule:
         ``default_zone`` is where a schedule without a prefix is evaluated: UTC for the
         Scheduler (contract §4 "Time zone"), the sidecar's local zone for a cron binding (§8).
         """
+        if self._never:
+            return None
         zone = self.zone if self.zone is not None else default_zone
-        clock = _Clock(zone)
+        clock = _UTC_CLOCK if zone is None else _clock(zone)
         unix = t_ns // SECOND + 1  # t.Add(1s - t.Nanosecond())
         result = _spec_next(self, clock, unix)
         return None if result is None else result * SECOND
@@ -273,8 +373,17 @@ def _next_in(values: tuple[int, ...], cur: int) -> int | None:
     return None
 
 
+def _next_day(s: CronSchedule, y: int, mo: int, d: int, wd: int) -> int:
+    """The next day after ``d`` in this month that matches, else the 1st of the next month
+    (given as day ``last + 1``, which ``time.Date`` normalises)."""
+    last = _days_in_month(y, mo)
+    days = s._month_days(last, (wd - d + 1) % 7)
+    i = bisect_right(days, d)
+    return days[i] if i < len(days) else last + 1
+
+
 def _spec_next(s: CronSchedule, clock: _Clock, unix: int) -> int | None:
-    secs, mins, hours = s._sorted[0], s._sorted[1], s._sorted[2]
+    secs, mins, hours, months = s._sorted[0], s._sorted[1], s._sorted[2], s._sorted[4]
     y, mo, d, hh, mi, ss, wd, off = clock.fields(unix)
     added = False
     year_limit = y + 5
@@ -297,7 +406,15 @@ def _spec_next(s: CronSchedule, clock: _Clock, unix: int) -> int | None:
                 added = True
                 unix = clock.date(y, mo, 1, 0, 0, 0)
                 y, mo, d, hh, mi, ss, wd, off = clock.fields(unix)
-            unix = clock.date(y, mo + 1, d, hh, mi, ss)  # AddDate(0, 1, 0)
+            # Go steps one month at a time (AddDate(0, 1, 0)); from a month's first midnight,
+            # with no offset change on the way, that lands on the next allowed month's first
+            # midnight (or January's, which wraps), so jump there.
+            target = _next_in(months, mo)
+            cand = clock.date(y, target if target is not None else 13, 1, 0, 0, 0)
+            if JUMPS and d == 1 and hh == mi == ss == 0 and clock.first_change(unix, cand) is None:
+                unix = cand
+            else:
+                unix = clock.date(y, mo + 1, d, hh, mi, ss)
             y, mo, d, hh, mi, ss, wd, off = clock.fields(unix)
             if mo == 1:
                 wrapped = True
@@ -310,7 +427,18 @@ def _spec_next(s: CronSchedule, clock: _Clock, unix: int) -> int | None:
                 added = True
                 unix = clock.date(y, mo, d, 0, 0, 0)
                 y, mo, d, hh, mi, ss, wd, off = clock.fields(unix)
-            unix = clock.date(y, mo, d + 1, hh, mi, ss)  # AddDate(0, 0, 1)
+            # Go steps one day at a time (AddDate(0, 0, 1)); from midnight, with no offset
+            # change on the way, that reaches the next matching day of this month or the 1st
+            # of the next (which wraps), so jump there.
+            # Across an offset change, jump to the last midnight before it and step from there.
+            cand = clock.date(y, mo, _next_day(s, y, mo, d, wd), 0, 0, 0)
+            change = clock.first_change(unix, cand) if JUMPS and hh == mi == ss == 0 else unix
+            if change is None:
+                unix = cand
+            elif (before := ((change - 1 + off) // 86400) * 86400 - off) > unix:
+                unix = before
+            else:
+                unix = clock.date(y, mo, d + 1, hh, mi, ss)
             y, mo, d, hh, mi, ss, wd, off = clock.fields(unix)
             # Notice if the hour is no longer midnight due to DST.
             if hh != 0:
@@ -332,7 +460,7 @@ def _spec_next(s: CronSchedule, clock: _Clock, unix: int) -> int | None:
             target = _next_in(hours, hh)
             step = (target - hh) if target is not None else (24 - hh)
             cand = unix + step * 3600
-            if step > 1 and clock.offset(cand) == off:
+            if JUMPS and step > 1 and clock.offset(cand) == off:
                 unix = cand
             else:
                 unix += 3600
@@ -351,7 +479,7 @@ def _spec_next(s: CronSchedule, clock: _Clock, unix: int) -> int | None:
             target = _next_in(mins, mi)
             step = (target - mi) if target is not None else (60 - mi)
             cand = unix + step * 60
-            if step > 1 and clock.offset(cand) == off:
+            if JUMPS and step > 1 and clock.offset(cand) == off:
                 unix = cand
             else:
                 unix += 60
@@ -366,7 +494,7 @@ def _spec_next(s: CronSchedule, clock: _Clock, unix: int) -> int | None:
             added = True  # t.Truncate(time.Second) is a no-op on whole seconds
             target = _next_in(secs, ss)
             step = (target - ss) if target is not None else (60 - ss)
-            if off % 60 == 0:
+            if JUMPS and off % 60 == 0:
                 unix += step
             else:
                 unix += 1
@@ -407,6 +535,7 @@ Schedule = CronSchedule | EverySchedule
 def _spec_from_fields(text: str, fields: list[str], zone: ZoneInfo | None,
                       zone_name: str | None, descriptor: str | None = None) -> CronSchedule:
     bits = [_get_field(f, b) for f, b in zip(fields, FIELD_BOUNDS, strict=True)]
+    sorted_values = tuple(_values(b, r) for b, r in zip(bits, FIELD_BOUNDS, strict=True))
     return CronSchedule(
         text=text,
         second=bits[0],
@@ -419,8 +548,18 @@ def _spec_from_fields(text: str, fields: list[str], zone: ZoneInfo | None,
         zone_name=zone_name,
         fields=tuple(fields),
         descriptor=descriptor,
-        _sorted=tuple(_values(b, r) for b, r in zip(bits, FIELD_BOUNDS, strict=True)),
+        _sorted=sorted_values,
+        _never=_never_matches(bits, sorted_values),
     )
+
+
+def _never_matches(bits: list[int], values: tuple[tuple[int, ...], ...]) -> bool:
+    if not all(values[i] for i in (0, 1, 2, 4)):
+        return True
+    dom_star, dow_star = bool(bits[3] & STAR_BIT), bool(bits[5] & STAR_BIT)
+    if dom_star or dow_star:
+        return not (values[3] and values[5])
+    return not (values[3] or values[5])
 
 
 @lru_cache(maxsize=4096)
