@@ -35,6 +35,12 @@ def _kill_guards(state: Path) -> None:
 
 
 @pytest.fixture
+def until():
+    """``until(predicate, timeout, what)``: poll with a deadline (see :func:`wait_until`)."""
+    return wait_until
+
+
+@pytest.fixture
 def state_dir(tmp_path, monkeypatch) -> Path:
     """A private JOBSLAB_HOME; everything started under it is stopped afterwards."""
     state = tmp_path / "state"
