@@ -46,34 +46,29 @@ def test_shellcheck_does_catch_a_defect(tmp_path: Path) -> None:
 BASH = shutil.which("bash") or "/bin/bash"
 
 
-def script_env(fakes: Fakes, jobslab: Path) -> dict[str, str]:
-    """The fakes first on PATH; the system dirs after them only for dirname and friends."""
-    return {**fakes.env, "PATH": f"{fakes.env['PATH']}:/usr/bin:/bin", "JOBSLAB": str(jobslab),
-            "PYTHONPATH": ":".join(sys.path)}
-
-
-def test_scripts_drive_the_cli_against_fakes(fakes: Fakes, tmp_path: Path) -> None:
+def run_script(fakes: Fakes, tmp_path: Path, script: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` with ``JOBSLAB`` set to this checkout's CLI and the fakes first on PATH
+    (the system dirs come after them, only for dirname and friends)."""
     jobslab = tmp_path / "jobslab"
     jobslab.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jobslab "$@"\n')
     jobslab.chmod(0o755)
-    env = script_env(fakes, jobslab)
-    up = subprocess.run([BASH, str(SCRIPTS[0])], env=env, capture_output=True, text=True,
-                        timeout=60, check=False)
+    env = {**fakes.env, "PATH": f"{fakes.env['PATH']}:/usr/bin:/bin", "JOBSLAB": str(jobslab),
+           "PYTHONPATH": ":".join(sys.path)}
+    return subprocess.run([BASH, str(script)], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_scripts_drive_the_cli_against_fakes(fakes: Fakes, tmp_path: Path) -> None:
+    up = run_script(fakes, tmp_path, SCRIPTS[0])
     assert up.returncode == 0, up.stderr
     assert fakes.state["clusters"] == ["dapr-jobs"]
-    down = subprocess.run([BASH, str(SCRIPTS[1])], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    down = run_script(fakes, tmp_path, SCRIPTS[1])
     assert down.returncode == 0, down.stderr
     assert fakes.state["clusters"] == []
 
 
 def test_script_failure_propagates_the_exit_code(fakes: Fakes, tmp_path: Path) -> None:
     fakes.update(docker_running=False)
-    jobslab = tmp_path / "jobslab"
-    jobslab.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jobslab "$@"\n')
-    jobslab.chmod(0o755)
-    env = script_env(fakes, jobslab)
-    up = subprocess.run([BASH, str(SCRIPTS[0])], env=env, capture_output=True, text=True,
-                        timeout=60, check=False)
+    up = run_script(fakes, tmp_path, SCRIPTS[0])
     assert up.returncode == 1
     assert "Docker daemon is not reachable" in up.stderr

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import threading
+from collections.abc import Callable
 
 from . import pins
 from .kind import KindCluster
@@ -47,16 +48,16 @@ def _fail(exc: Exception) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    try:
-        KindCluster(args.name, progress=Progress(print)).up()
-    except ClusterError as exc:
-        return _fail(exc)
-    return 0
+    return _call(lambda: KindCluster(args.name, progress=Progress(print)).up())
 
 
 def _down(args: argparse.Namespace) -> int:
+    return _call(lambda: KindCluster(args.name, progress=Progress(print)).down())
+
+
+def _call(action: Callable[[], object]) -> int:
     try:
-        KindCluster(args.name, progress=Progress(print)).down()
+        action()
     except ClusterError as exc:
         return _fail(exc)
     return 0

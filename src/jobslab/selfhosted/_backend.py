@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import paths
 from ..cluster import pins
 from ..cluster.runner import ClusterError, Runner, tail
+from ..local.processes import pid_alive as _pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,6 @@ def _http_status(url: str) -> int | None:
         return int(exc.code)
     except (OSError, ValueError):
         return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SelfHostedBackend:
