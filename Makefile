@@ -9,7 +9,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 NOTEBOOK_DIRS := notebooks solutions
 PYTEST_ARGS ?=
 
-.PHONY: lab test lint unit notebooks labs bench run doctor grade cluster-up cluster-down clean help
+.PHONY: lab test lint unit notebooks labs bench run doctor cluster-up cluster-down cluster-status clean help
 
 help:
 	@echo "make lab          open JupyterLab on notebooks/ (creates .venv on first run)"
@@ -19,6 +19,7 @@ help:
 	@echo "make run          start the local Dapr stand-in (jobslab up)"
 	@echo "make doctor       what is installed, what is listening, what to fix"
 	@echo "make cluster-up   the kind + Dapr 1.18.3 backend (needs Docker, kind, kubectl, helm)"
+	@echo "make cluster-down delete the kind cluster (the only clean reset)"
 	@echo "make clean        stop everything jobslab started and remove .venv"
 
 $(BIN)/python:
@@ -41,6 +42,7 @@ lab: $(STAMP_LAB)
 
 lint: $(STAMP_DEV)
 	@$(BIN)/ruff check src tests benchmarks
+	@$(BIN)/shellcheck scripts/cluster-up scripts/cluster-down .ci/run
 
 unit: $(STAMP_DEV)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -71,6 +73,9 @@ cluster-up: $(STAMP_DEV)
 
 cluster-down: $(STAMP_DEV)
 	@$(BIN)/jobslab cluster down
+
+cluster-status: $(STAMP_DEV)
+	@$(BIN)/jobslab cluster status
 
 clean:
 	-@[ -x $(BIN)/jobslab ] && $(BIN)/jobslab down || true
