@@ -13,12 +13,11 @@ import socket
 import sys
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
 
 from packaging.requirements import Requirement
 
 from . import DAPR_VERSION, __version__
-from .paths import repo_root, state_dir
+from .paths import display_path, state_dir
 
 BACKENDS = ("local", "kind", "selfhosted")
 #: Ports the local backend uses by default (Dapr's defaults): sidecar HTTP and Scheduler.
@@ -108,7 +107,7 @@ def _ports() -> list[Check]:
 
 def _state(explicit: str | None) -> Check:
     path = state_dir(explicit)
-    shown = _show_path(path)
+    shown = display_path(path)
     try:
         probe = path / ".doctor-probe"
         probe.write_text("ok", encoding="utf-8")
@@ -117,20 +116,6 @@ def _state(explicit: str | None) -> Check:
         return Check("state dir", False, f"{shown} is not writable ({exc.strerror})",
                      "set JOBSLAB_HOME to a writable folder, or pass --state-dir")
     return Check("state dir", True, shown)
-
-
-def _show_path(path: Path) -> str:
-    """A path as a learner should see it: relative to the workbook, or with ~."""
-    root = repo_root()
-    if root is not None:
-        try:
-            return str(path.relative_to(root))
-        except ValueError:
-            pass
-    try:
-        return "~/" + str(path.relative_to(Path.home()))
-    except ValueError:
-        return str(path)
 
 
 def _backend() -> list[Check]:

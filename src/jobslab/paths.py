@@ -35,3 +35,21 @@ def state_dir(explicit: str | os.PathLike[str] | None = None, *, create: bool = 
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as a learner should see it: relative to the workbook, else with ``~``.
+
+    Notebook outputs are committed, so they must not carry a machine's absolute paths.
+    """
+    resolved = Path(path).expanduser().resolve()
+    root = repo_root()
+    if root is not None:
+        try:
+            return str(resolved.relative_to(root)) or "."
+        except ValueError:
+            pass
+    try:
+        return "~/" + str(resolved.relative_to(Path.home()))
+    except ValueError:
+        return str(resolved)

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .. import DAPR_VERSION, __version__
+from ..paths import display_path
 from . import _ports, _server
 from ._backends import Backend, LocalOnlyError, Sidecar, get_backend
 from ._recording import RecordingMiddleware, TriggerLog, summary
@@ -92,7 +93,7 @@ def connect(backend: str | None = None, *, state_dir: str | os.PathLike[str] | N
         _backend = chosen
         return Connection(
             backend=chosen.name, dapr_http_port=_default_dapr_port(), dapr_version=DAPR_VERSION,
-            jobslab_version=__version__, state_dir=str(facts.get("state_dir", "")),
+            jobslab_version=__version__, state_dir=display_path(facts.get("state_dir", ".")),
             details={k: v for k, v in facts.items() if k != "state_dir"})
 
 
