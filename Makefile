@@ -6,7 +6,6 @@ BIN := $(VENV)/bin
 # A stamp per extra, newer than pyproject.toml, makes a second `make` a no-op.
 STAMP_LAB := $(VENV)/.installed-lab
 STAMP_DEV := $(VENV)/.installed-dev
-NOTEBOOK_DIRS := notebooks solutions
 PYTEST_ARGS ?=
 
 .PHONY: lab test lint unit notebooks labs bench run doctor cluster-up cluster-down cluster-status clean help
@@ -38,7 +37,7 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	@touch $@
 
 lab: $(STAMP_LAB)
-	@$(BIN)/jupyter lab --notebook-dir=notebooks notebooks/00-index.ipynb
+	@$(BIN)/jupyter lab notebooks/00-index.ipynb
 
 lint: $(STAMP_DEV)
 	@$(BIN)/ruff check src tests benchmarks
@@ -48,11 +47,7 @@ unit: $(STAMP_DEV)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 notebooks: $(STAMP_DEV)
-	@nbs=$$(ls $(addsuffix /*.ipynb,$(NOTEBOOK_DIRS)) 2>/dev/null); \
-	if [ -n "$$nbs" ]; then \
-	  $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
-	    --nbval-sanitize-with tests/nbval-sanitize.cfg $$nbs; \
-	else echo "no notebooks yet"; fi
+	@$(BIN)/python scripts/test-notebooks
 
 test: lint unit notebooks
 
