@@ -168,7 +168,7 @@ def _constant_policy_findings(constant: Mapping[str, Any]) -> list[Finding]:
             "interval-format",
             f"failurePolicy.constant.interval {json.dumps(interval)} is not a protobuf Duration: "
             'over HTTP it must be decimal seconds ending in "s" ("0.2s", "120s"). The Dapr docs '
-            'claim "200ms" and "2m" work; they do not (contract §2, §10).',
+            'claim "200ms" and "2m" work; they do not.',
             fix,
             dapr_error=_MALFORMED
             + f"(line …): invalid google.protobuf.Duration value {json.dumps(interval)}",
@@ -270,7 +270,7 @@ def _timing_findings(spec: JobSpec, created: int) -> list[Finding]:
         return [Finding(
             "ttl-before-first-fire",
             f"The ttl ({spec.ttl}) expires before the first fire, so Dapr accepts the job "
-            "(204), never fires it, and deletes it at once (contract §4).",
+            "(204), never fires it, and deletes it at once.",
             "Make the ttl longer than the time to the first fire, or add a dueTime.",
             severity="warning",
         )]
@@ -371,7 +371,7 @@ def _shape_findings(text: str, prefix: str, body: str, http: str | None) -> list
         out.append(_rejected(
             "bare-duration",
             f'"{body}" is a duration, not a schedule. The Dapr docs say a bare duration works; '
-            "it does not (contract §4, §10).",
+            "it does not.",
             f'Write "@every {bare}".' + (" (@every takes no time-zone prefix.)" if prefix else ""),
             http,
         ))
@@ -382,7 +382,7 @@ def _shape_findings(text: str, prefix: str, body: str, http: str | None) -> list
             "five-field-cron",
             "This is a 5-field (minute-first) cron expression. The Jobs API needs exactly 6 "
             "fields, seconds first. (Dapr's cron *binding* accepts 5 fields; the Jobs API does "
-            "not — contract §4, §8.)",
+            "not.)",
             f'Add a seconds field in front: "{_with_prefix(prefix, " ".join(fixed))}".',
             http,
         ))
@@ -438,7 +438,7 @@ def _field_findings(prefix: str, fields: list[str], http: str | None) -> list[Fi
         out.append(_rejected(
             "weekday-seven",
             "Day-of-week 7 is not Sunday in Dapr: the range is 0-6 (0 = Sunday). The cron "
-            "binding docs say 0-7; the code accepts only 0-6 (contract §4, §8).",
+            "binding docs say 0-7; the code accepts only 0-6.",
             suggestion + " (0 or SUN means Sunday.)",
             http,
         ))
@@ -542,7 +542,7 @@ def _cron_findings(s: CronSchedule, created: int) -> list[Finding]:
         out.append(Finding(
             "descriptor-utc",
             f"{s.descriptor} is midnight UTC, not your local midnight: Dapr's Scheduler "
-            "evaluates schedules without a zone prefix in UTC (contract §4 'Time zone').",
+            "evaluates schedules without a zone prefix in UTC.",
             f'If you meant local midnight, say where: "CRON_TZ=Europe/Berlin '
             f'{_LOCAL_MIDNIGHT[s.descriptor]}" (with your IANA zone).',
             severity="warning",
