@@ -44,6 +44,8 @@ class KindBackend:
       ``jobslab cluster up`` otherwise. Never creates a cluster implicitly.
     - :meth:`deploy` ``(app_id, replicas, app_ports) -> [sidecar HTTP ports on 127.0.0.1]``.
     - :meth:`undeploy` ``(app_id)``, :meth:`close` (stop every port-forward).
+    - :meth:`deploy_replica` / :meth:`undeploy_replica` / :meth:`replica_alive` — one replica
+      at a time (``jobslab.serve``'s ``handle.replicas[i].stop()`` and ``.start()``).
     """
 
     name = "kind"
@@ -70,7 +72,7 @@ class KindBackend:
         self.forwards = PortForwardManager(self.runner, interval=watchdog_interval)
         self._host: str | None = None
         self._ensured = False
-        self._ports: dict[str, list[int]] = {}
+        self._ports: dict[str, dict[int, int]] = {}  # app id -> replica -> local port
 
     @property
     def state_dir(self) -> Path:
@@ -126,18 +128,52 @@ class KindBackend:
         self._delete_extra(app_id, replicas)
         for replica in range(replicas):
             self._wait_ready(app_id, replica, app_ports[replica])
-        ports = []
-        for replica in range(replicas):
-            port = self.base_http_port + replica
-            self.forwards.add(PortForward(
-                self.runner, f"deployment/{deployment_name(app_id, replica)}", port,
-                context=self.cluster.context,
-                log_path=self.state_dir / f"port-forward-{port}.log"))
-            ports.append(port)
-        for stale in self._ports.get(app_id, [])[replicas:]:
-            self.forwards.remove(stale)
+        ports = {replica: self._forward(app_id, replica) for replica in range(replicas)}
+        for replica, stale in self._ports.get(app_id, {}).items():
+            if replica >= replicas:
+                self.forwards.remove(stale)
         self._ports[app_id] = ports
-        return ports
+        return list(ports.values())
+
+    def _forward(self, app_id: str, replica: int) -> int:
+        port = self.base_http_port + replica
+        self.forwards.add(PortForward(
+            self.runner, f"deployment/{deployment_name(app_id, replica)}", port,
+            context=self.cluster.context, log_path=self.state_dir / f"port-forward-{port}.log"))
+        return port
+
+    def deploy_replica(self, app_id: str, replica: int, app_port: int) -> int:
+        """(Re)deploy replica ``replica`` of ``app_id`` alone; return its local sidecar port.
+
+        For a replica stopped with :meth:`undeploy_replica` and started again: the other
+        replicas' Deployments and port-forwards are left alone.
+        """
+        self.ensure()
+        [obj] = render_replicas(app_id, [app_port], self.host_address(), first_replica=replica)
+        self.runner.run(
+            self.cluster.kubectl("apply", "-f", "-"), input=to_yaml([obj]), timeout=120,
+            what=f"applying replica {replica} of {app_id}",
+            fix=f"check the cluster answers (`kubectl --context {self.cluster.context} get nodes`)")
+        self._wait_ready(app_id, replica, app_port)
+        port = self._forward(app_id, replica)
+        self._ports.setdefault(app_id, {})[replica] = port
+        return port
+
+    def undeploy_replica(self, app_id: str, replica: int) -> None:
+        """Stop replica ``replica``'s port-forward and delete its Deployment (a crashed pod)."""
+        port = self._ports.get(app_id, {}).pop(replica, None)
+        if port is not None:
+            self.forwards.remove(port)
+        self.runner.run(
+            self.cluster.kubectl("delete", "deployment", "--namespace", pins.APP_NAMESPACE,
+                                 "--ignore-not-found", deployment_name(app_id, replica)),
+            timeout=120, what=f"deleting replica {replica} of {app_id}")
+
+    def replica_alive(self, app_id: str, replica: int) -> bool:
+        """True while replica ``replica`` is deployed and its port-forward runs (or is being
+        restarted by the watchdog)."""
+        port = self._ports.get(app_id, {}).get(replica)
+        return port is not None and any(f.local_port == port for f in self.forwards.forwards)
 
     def _deployments(self, app_id: str) -> list[str]:
         result = self.runner.run(
@@ -199,7 +235,7 @@ class KindBackend:
 
     def undeploy(self, app_id: str) -> None:
         """Stop the port-forwards of ``app_id`` and delete its Deployments."""
-        for port in self._ports.pop(app_id, []):
+        for port in self._ports.pop(app_id, {}).values():
             self.forwards.remove(port)
         self.runner.run(
             self.cluster.kubectl(
@@ -210,7 +246,7 @@ class KindBackend:
 
     def sidecar_ports(self, app_id: str) -> list[int]:
         """Local ports of ``app_id``'s sidecars (after :meth:`deploy`)."""
-        return list(self._ports.get(app_id, []))
+        return [port for _, port in sorted(self._ports.get(app_id, {}).items())]
 
     def close(self) -> None:
         """Stop every port-forward (the Deployments stay; :meth:`undeploy` removes them)."""

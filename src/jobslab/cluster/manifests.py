@@ -60,12 +60,14 @@ def render_replicas(
     namespace: str = pins.APP_NAMESPACE,
     image: str = pins.PLACEHOLDER_IMAGE,
     log_level: str = "info",
+    first_replica: int = 0,
 ) -> list[dict[str, Any]]:
-    """One Deployment object per entry of ``app_ports`` (replica ``i`` → ``app_ports[i]``)."""
+    """One Deployment object per entry of ``app_ports`` (replica ``first_replica + i`` →
+    ``app_ports[i]``)."""
     _check(app_id, app_ports, host_address, log_level)
     template = Template(template_text())
     objects = []
-    for replica, port in enumerate(app_ports):
+    for replica, port in enumerate(app_ports, start=first_replica):
         text = template.substitute(
             name=deployment_name(app_id, replica), namespace=namespace, app_id=app_id,
             replica=replica, app_port=port, host_address=host_address, image=image,

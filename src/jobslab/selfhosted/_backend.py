@@ -64,6 +64,10 @@ class SelfHostedBackend:
       gets ``base_http_port + i``; start the handlers first (daprd waits for the app port).
     - :meth:`undeploy` ``(app_id)``; :meth:`close` stops every daprd this backend started;
       :meth:`stop` also stops the scheduler (its data dir, and so the jobs, survive).
+    - :meth:`deploy_replica` / :meth:`undeploy_replica` / :meth:`replica_alive` — one replica
+      at a time (``jobslab.serve``'s ``handle.replicas[i].stop()`` and ``.start()``).
+    - ``resources_path`` — when set, daprd loads components from there instead of the empty
+      ``<state dir>/selfhosted/components``.
     """
 
     name = "selfhosted"
@@ -93,8 +97,9 @@ class SelfHostedBackend:
         self.scheduler_metrics_port = scheduler_metrics_port
         self.ready_timeout = ready_timeout
         self.log_level = log_level
+        self.resources_path: Path | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._ports: dict[str, list[int]] = {}
+        self._ports: dict[str, dict[int, int]] = {}  # app id -> replica -> daprd HTTP port
 
     # ---- places ------------------------------------------------------------------------
     @property
@@ -230,7 +235,7 @@ class SelfHostedBackend:
     # ---- replicas ----------------------------------------------------------------------
     def daprd_argv(self, app_id: str, replica: int, app_port: int) -> list[str]:
         """The daprd command line of one replica (spec §3: flags of ``dapr run``)."""
-        resources = self.state_dir / "components"
+        resources = self.resources_path or self.state_dir / "components"
         resources.mkdir(exist_ok=True)
         return [
             self.binary("daprd"),
@@ -256,19 +261,39 @@ class SelfHostedBackend:
             raise ValueError(f"{replicas} replicas need {replicas} app ports, got {app_ports}")
         self.ensure()
         self.undeploy(app_id)
-        ports: list[int] = []
-        self._ports[app_id] = ports
-        for replica, app_port in enumerate(app_ports):
-            key = f"daprd-{app_id}-{replica}"
-            port = self.base_http_port + replica
-            proc = self._start(key, self.daprd_argv(app_id, replica, app_port))
-            self._wait_healthy(key, proc, f"http://127.0.0.1:{port}/v1.0/healthz/outbound",
-                               (200, 204))
-            ports.append(port)
-        return list(ports)
+        return [self._start_replica(app_id, replica, app_port)
+                for replica, app_port in enumerate(app_ports)]
+
+    def _start_replica(self, app_id: str, replica: int, app_port: int) -> int:
+        key = f"daprd-{app_id}-{replica}"
+        port = self.base_http_port + replica
+        proc = self._start(key, self.daprd_argv(app_id, replica, app_port))
+        self._wait_healthy(key, proc, f"http://127.0.0.1:{port}/v1.0/healthz/outbound",
+                           (200, 204))
+        self._ports.setdefault(app_id, {})[replica] = port
+        return port
+
+    def deploy_replica(self, app_id: str, replica: int, app_port: int) -> int:
+        """(Re)start the daprd of replica ``replica`` alone; return its HTTP port."""
+        self.ensure()
+        self.undeploy_replica(app_id, replica)
+        return self._start_replica(app_id, replica, app_port)
+
+    def undeploy_replica(self, app_id: str, replica: int) -> None:
+        """Stop the daprd of replica ``replica`` of ``app_id`` (a crashed sidecar)."""
+        self._stop(f"daprd-{app_id}-{replica}")
+        self._ports.get(app_id, {}).pop(replica, None)
+
+    def replica_alive(self, app_id: str, replica: int) -> bool:
+        """True while the daprd of replica ``replica`` runs."""
+        return self._running(f"daprd-{app_id}-{replica}") is not None
+
+    def log_path(self, app_id: str, replica: int) -> Path:
+        """The log file of replica ``replica``'s daprd."""
+        return self.state_dir / f"daprd-{app_id}-{replica}.log"
 
     def sidecar_ports(self, app_id: str) -> list[int]:
-        return list(self._ports.get(app_id, []))
+        return [port for _, port in sorted(self._ports.get(app_id, {}).items())]
 
     def undeploy(self, app_id: str) -> None:
         """Stop every daprd of ``app_id`` (found by pidfile, also from earlier sessions)."""
