@@ -21,6 +21,7 @@ The sidecar is ``http://127.0.0.1:<port>``; ``port`` defaults to ``$DAPR_HTTP_PO
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 from urllib.parse import quote
 
@@ -182,11 +183,29 @@ def delete(name: str, *, port: int | None = None) -> None:
 def list_jobs(*, port: int | None = None) -> list[dict[str, Any]]:
     """All jobs the local stand-in holds — **local backend only** (Dapr has no HTTP list).
 
+    On kind and self-hosted it raises ``jobslab.hosting.LocalOnlyError`` saying what to use
+    instead (``dapr scheduler list``); skip the cell with
+    ``if jobslab.connect().supports("job_list"):``.
+
     Example::
 
         [job["name"] for job in jobs.list_jobs()]
     """
+    backend = _backend_name()
+    if backend != "local":
+        from .hosting._backends import local_only_error
+
+        raise local_only_error("job_list", backend)
     answer = _request("GET", _LOCAL_LIST_PATH, port)
     if isinstance(answer, dict):
         return list(answer.get("jobs", []))
     return list(answer or [])
+
+
+def _backend_name() -> str:
+    """The backend ``jobslab.connect()`` chose in this process, else ``$JOBSLAB_BACKEND``."""
+    serve = sys.modules.get("jobslab.hosting._serve")
+    connected = getattr(serve, "_backend", None)
+    if connected is not None:
+        return str(connected.name)
+    return (os.environ.get("JOBSLAB_BACKEND") or "local").strip().lower()

@@ -1,9 +1,17 @@
-"""Which Dapr answers: the Backend protocol and the local stand-in's implementation.
+"""Which Dapr answers: the Backend protocol and its three implementations.
 
-``JOBSLAB_BACKEND`` chooses (DESIGN.md "Backends"): ``local`` (default) is implemented here on
-top of the stand-in's CLI (``python -m jobslab up|run|down``). ``kind`` and ``selfhosted`` plug in
-through the same :class:`Backend` protocol; anything only the stand-in can do raises
-:class:`LocalOnlyError` elsewhere.
+``JOBSLAB_BACKEND`` chooses (DESIGN.md "Backends"):
+
+- ``local`` (default) — :class:`LocalBackend`, on top of the stand-in's CLI
+  (``python -m jobslab up|run|down``).
+- ``kind`` — :class:`KindServeBackend`, an adapter onto :class:`jobslab.cluster.KindBackend`:
+  handlers bind ``0.0.0.0``, one Deployment per replica, its sidecar port-forwarded.
+- ``selfhosted`` — :class:`SelfHostedServeBackend`, an adapter onto
+  :class:`jobslab.selfhosted.SelfHostedBackend`: real ``scheduler`` and one ``daprd`` per
+  replica from ``dapr init --slim``.
+
+What only the stand-in can do (``FEATURES``) raises :class:`LocalOnlyError` elsewhere, with
+the command that does it on real Dapr; :func:`supports` lets a notebook skip such cells.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 import psutil
@@ -26,6 +35,10 @@ import psutil
 from .. import paths
 from . import _ports
 from ._server import PortInUseError, ServeError
+
+if TYPE_CHECKING:
+    from ..cluster import KindBackend
+    from ..selfhosted import SelfHostedBackend
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +51,52 @@ SCHEDULER_TIMEOUT = 30.0
 
 
 class LocalOnlyError(ServeError):
-    """The operation exists only on the local stand-in (``JOBSLAB_BACKEND=local``)."""
+    """The operation exists only on the local stand-in (``JOBSLAB_BACKEND=local``).
+
+    The message says what to use instead on the backend in use, and how a notebook skips
+    the cell (``if jobslab.connect().supports("job_list"):``).
+    """
+
+
+#: Features some backends lack, and the Backend attribute that says whether one has it.
+FEATURES = {"job_list": "supports_job_list", "scheduler_restart": "supports_scheduler_restart"}
+
+_INSTEAD = {
+    ("job_list", "kind"):
+        "On kind use `dapr scheduler list -k -n default` (Dapr CLI 1.17 or newer) in a "
+        "terminal, or `jobs.get(name)` for a job whose name you know.",
+    ("job_list", "selfhosted"):
+        "Self-hosted, use `dapr scheduler list` (Dapr CLI 1.17 or newer; it reads the "
+        "scheduler's etcd on localhost:2379) in a terminal, or `jobs.get(name)` for a job "
+        "whose name you know.",
+    ("scheduler_restart", "kind"):
+        "On kind the Scheduler is the StatefulSet dapr-scheduler-server in dapr-system; "
+        "restart it from a terminal: `kubectl --context {context} -n dapr-system rollout "
+        "restart statefulset/dapr-scheduler-server`.",
+}
+_WHAT = {
+    "job_list": ("`jobs.list_jobs()` is local-only: Dapr's HTTP API has no list of jobs "
+                 "(only GET, POST and DELETE by name)."),
+    "scheduler_restart": "`handle.restart_scheduler()` is local-only here.",
+}
+
+
+def supports(backend: Backend, feature: str) -> bool:
+    """True when ``backend`` has ``feature`` (a key of :data:`FEATURES`)."""
+    if feature not in FEATURES:
+        raise ValueError(f"unknown feature {feature!r}; choose one of {', '.join(FEATURES)}")
+    return bool(getattr(backend, FEATURES[feature], False))
+
+
+def local_only_error(feature: str, backend: str, *, context: str = "kind-dapr-jobs"
+                     ) -> LocalOnlyError:
+    """The :class:`LocalOnlyError` for ``feature`` on the backend named ``backend``."""
+    instead = _INSTEAD.get((feature, backend), "").format(context=context)
+    skip = ("jobslab.connect().supports(\"job_list\")" if feature == "job_list"
+            else "handle.supports_scheduler_restart")
+    return LocalOnlyError(
+        f"{_WHAT[feature]} This is the {backend} backend (JOBSLAB_BACKEND={backend}). "
+        f"{instead + ' ' if instead else ''}In a notebook, skip the cell with `if {skip}:`.")
 
 
 @dataclasses.dataclass
@@ -52,8 +110,14 @@ class Sidecar:
     pid: int | None = None
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = dataclasses.field(default=None, repr=False)
+    #: kind/selfhosted: asks the backend whether this replica's sidecar still runs.
+    probe: Callable[[], bool] | None = dataclasses.field(default=None, repr=False)
+    #: What to read when it does not start (beyond ``log_path``).
+    hint: str = dataclasses.field(default="", repr=False)
 
     def alive(self) -> bool:
+        if self.probe is not None:
+            return self.probe()
         if self.process is not None:
             return self.process.poll() is None
         return self.pid is not None and psutil.pid_exists(self.pid)
@@ -97,6 +161,23 @@ def _tail(path: Path | None, lines: int = 8) -> str:
         return ""
     text = path.read_text("utf-8", "replace").strip().splitlines()
     return " | ".join(text[-lines:])
+
+
+def _wait_healthy(sidecar: Sidecar, deadline: float, timeout: float) -> None:
+    """Poll the sidecar's ``/v1.0/healthz`` until 204; raise once it died or ``deadline``."""
+    while _healthz(sidecar.dapr_http_port) != 204:
+        said = (f"Its log ({sidecar.log_path}) ends: {_tail(sidecar.log_path) or '(empty)'}"
+                f"{'; ' + sidecar.hint if sidecar.hint else ''}")
+        if not sidecar.alive():
+            raise ServeError(
+                f"the sidecar for replica {sidecar.replica} of {sidecar.app_id!r} "
+                f"(Dapr HTTP port {sidecar.dapr_http_port}) exited while starting. {said}")
+        if time.monotonic() > deadline:
+            raise ServeError(
+                f"the sidecar for replica {sidecar.replica} of {sidecar.app_id!r} did not "
+                f"answer GET http://127.0.0.1:{sidecar.dapr_http_port}/v1.0/healthz within "
+                f"{timeout:g} s. {said}")
+        time.sleep(0.05)
 
 
 class LocalBackend:
@@ -221,19 +302,7 @@ class LocalBackend:
         return Sidecar(app_id, replica, app_port, dapr_port, process.pid, log_path, process)
 
     def _wait_healthy(self, sidecar: Sidecar, deadline: float, timeout: float) -> None:
-        while _healthz(sidecar.dapr_http_port) != 204:
-            if not sidecar.alive():
-                raise ServeError(
-                    f"the sidecar for replica {sidecar.replica} of {sidecar.app_id!r} "
-                    f"(Dapr HTTP port {sidecar.dapr_http_port}) exited while starting. "
-                    f"Its log ({sidecar.log_path}) ends: {_tail(sidecar.log_path) or '(empty)'}")
-            if time.monotonic() > deadline:
-                raise ServeError(
-                    f"the sidecar for replica {sidecar.replica} of {sidecar.app_id!r} did not "
-                    f"answer GET http://127.0.0.1:{sidecar.dapr_http_port}/v1.0/healthz within "
-                    f"{timeout:g} s. Its log ({sidecar.log_path}) ends: "
-                    f"{_tail(sidecar.log_path) or '(empty)'}")
-            time.sleep(0.05)
+        _wait_healthy(sidecar, deadline, timeout)
 
     def stop_sidecars(self, sidecars: list[Sidecar]) -> None:
         for sidecar in sidecars:
@@ -336,14 +405,233 @@ def _wait_port_free(port: int, timeout: float) -> None:
         time.sleep(0.05)
 
 
+# -- real Dapr: kind and self-hosted ----------------------------------------------------------
+class _RealDapr:
+    """What the kind and self-hosted adapters share.
+
+    ``impl`` deploys whole apps (``deploy(app_id, replicas, app_ports)``) or one replica at a
+    time (``deploy_replica``); this class maps the per-sidecar :class:`Backend` calls onto
+    those, then waits on each sidecar's ``/v1.0/healthz`` (through the forwarded or local
+    port) with the same deadline logic as :class:`LocalBackend`.
+    """
+
+    name = ""
+    app_host = "127.0.0.1"
+    supports_job_list = False
+    supports_scheduler_restart = False
+    impl: Any
+
+    def __init__(self, state_dir: str | os.PathLike[str] | None) -> None:
+        self.state_dir = paths.state_dir(state_dir)
+        self._deployed: dict[str, set[int]] = {}  # app id -> replicas with a sidecar
+
+    def _error(self, exc: Exception) -> ServeError:
+        return ServeError(f"{self.name} backend: {exc}")
+
+    def _log_path(self, app_id: str, replica: int, port: int) -> Path | None:
+        return None
+
+    def _hint(self, app_id: str, replica: int) -> str:
+        return ""
+
+    def start_sidecars(self, app_id: str, ports: list[tuple[int, int]],
+                       *, resources_path: str | None = None,
+                       timeout: float = SIDECAR_TIMEOUT,
+                       first_replica: int = 0) -> list[Sidecar]:
+        from ..cluster import ClusterError
+
+        app_ports = [app for app, _ in ports]
+        base = ports[0][1] - first_replica
+        if [dapr for _, dapr in ports] != [base + first_replica + i for i in range(len(ports))]:
+            raise ServeError(f"the {self.name} backend gives replica i the Dapr HTTP port "
+                             f"base + i; got {[dapr for _, dapr in ports]}.")
+        self._prepare(resources_path)
+        self.impl.base_http_port = base
+        deployed = self._deployed.setdefault(app_id, set())
+        replicas = list(range(first_replica, first_replica + len(ports)))
+        try:
+            if first_replica == 0 and not deployed:  # the whole app: one apply, one rollout
+                local = self.impl.deploy(app_id, len(ports), app_ports)
+            else:
+                local = [self.impl.deploy_replica(app_id, replica, app_port)
+                         for replica, app_port in zip(replicas, app_ports, strict=True)]
+        except ClusterError as exc:
+            self._undeploy(app_id, replicas)
+            raise self._error(exc) from exc
+        deployed.update(replicas)
+        sidecars = [self._sidecar(app_id, replica, app_port, port)
+                    for replica, app_port, port in zip(replicas, app_ports, local, strict=True)]
+        deadline = time.monotonic() + timeout
+        try:
+            for sidecar in sidecars:
+                _wait_healthy(sidecar, deadline, timeout)
+        except BaseException:
+            self.stop_sidecars(sidecars)
+            raise
+        return sidecars
+
+    def _prepare(self, resources_path: str | None) -> None:
+        """Take ``resources_path`` (component files) into account before deploying."""
+
+    def _sidecar(self, app_id: str, replica: int, app_port: int, port: int) -> Sidecar:
+        def probe() -> bool:
+            return bool(self.impl.replica_alive(app_id, replica))
+
+        return Sidecar(app_id, replica, app_port, port, log_path=self._log_path(
+            app_id, replica, port), probe=probe, hint=self._hint(app_id, replica))
+
+    def stop_sidecars(self, sidecars: list[Sidecar]) -> None:
+        by_app: dict[str, list[int]] = {}
+        for sidecar in sidecars:
+            by_app.setdefault(sidecar.app_id, []).append(sidecar.replica)
+        for app_id, replicas in by_app.items():
+            self._undeploy(app_id, replicas)
+
+    def _undeploy(self, app_id: str, replicas: list[int]) -> None:
+        from ..cluster import ClusterError
+
+        deployed = self._deployed.setdefault(app_id, set())
+        try:
+            if deployed <= set(replicas):  # the last ones: remove the whole app
+                self.impl.undeploy(app_id)
+            else:
+                for replica in replicas:
+                    self.impl.undeploy_replica(app_id, replica)
+        except ClusterError as exc:
+            raise self._error(exc) from exc
+        finally:
+            deployed.difference_update(replicas)
+            if not deployed:
+                del self._deployed[app_id]
+
+    def restart_scheduler(self) -> None:
+        raise local_only_error("scheduler_restart", self.name)
+
+
+class KindServeBackend(_RealDapr):
+    """``JOBSLAB_BACKEND=kind``: real Dapr in the kind cluster ``jobslab cluster up`` made.
+
+    Handlers bind ``0.0.0.0`` (pods reach the host through the bridge gateway, never through
+    loopback); replica *i* is the Deployment ``<app-id>-<i>`` whose sidecar dials the host's
+    IP (``dapr.io/app-channel-address``) and is port-forwarded to ``127.0.0.1:<port + i>``.
+    No job list and no Scheduler restart (see :data:`FEATURES`). :meth:`ensure` never
+    creates a cluster: it says to run ``jobslab cluster up``.
+    """
+
+    name = "kind"
+
+    def __init__(self, state_dir: str | os.PathLike[str] | None = None,
+                 scheduler_port: int | None = None, **options: Any) -> None:
+        from ..cluster import KindBackend
+
+        super().__init__(state_dir)
+        self.impl: KindBackend = KindBackend(state_dir=self.state_dir, **options)
+        self.app_host = self.impl.handler_bind_host
+        self.supports_job_list = self.impl.supports_job_list
+        self.supports_scheduler_restart = self.impl.supports_scheduler_restart
+
+    def ensure(self) -> dict[str, Any]:
+        from ..cluster import ClusterError
+
+        try:
+            self.impl.ensure()
+            release = self.impl.cluster.release()
+            host = self.impl.host_address()
+        except ClusterError as exc:
+            raise self._error(exc) from exc
+        return {"state_dir": str(self.state_dir), "kind cluster": self.impl.cluster.name,
+                "kube context": self.impl.cluster.context,
+                "Dapr release": (f"{release.chart} ({release.status})" if release
+                                 else "not installed"),
+                "handlers bind": self.app_host, "app channel address": host}
+
+    def _prepare(self, resources_path: str | None) -> None:
+        if resources_path:
+            raise ServeError(
+                "kind backend: resources_path= (component files such as a cron binding) is "
+                "not applied to the cluster by jobslab.serve. Apply them yourself "
+                f"(`kubectl --context {self.impl.cluster.context} apply -f {resources_path}`) "
+                "and call serve() without resources_path=, or use JOBSLAB_BACKEND=local or "
+                "selfhosted for that lesson.")
+
+    def _log_path(self, app_id: str, replica: int, port: int) -> Path | None:
+        return self.impl.state_dir / f"port-forward-{port}.log"
+
+    def _hint(self, app_id: str, replica: int) -> str:
+        return (f"read the sidecar's log with `kubectl --context {self.impl.cluster.context} "
+                f"logs deployment/{app_id}-{replica} -c daprd`; see docs/troubleshooting.md")
+
+    def restart_scheduler(self) -> None:
+        raise local_only_error("scheduler_restart", self.name,
+                               context=self.impl.cluster.context)
+
+    def close(self) -> None:
+        """Stop every port-forward (the Deployments stay)."""
+        self.impl.close()
+
+
+class SelfHostedServeBackend(_RealDapr):
+    """``JOBSLAB_BACKEND=selfhosted``: the ``daprd`` and ``scheduler`` of ``dapr init --slim``.
+
+    :meth:`ensure` finds the binaries (``~/.dapr/bin``, then PATH) and starts the scheduler
+    on ``127.0.0.1:$JOBSLAB_SCHEDULER_PORT`` (default 50006) unless it runs; replica *i* gets
+    its own ``daprd`` on Dapr HTTP port ``port + i``, dialing the handler on 127.0.0.1. The
+    Scheduler can be restarted; there is no job list (see :data:`FEATURES`).
+    """
+
+    name = "selfhosted"
+
+    def __init__(self, state_dir: str | os.PathLike[str] | None = None,
+                 scheduler_port: int | None = None, **options: Any) -> None:
+        from ..cluster import pins
+        from ..selfhosted import SelfHostedBackend
+
+        super().__init__(state_dir)
+        port = int(scheduler_port or os.environ.get(ENV_SCHEDULER_PORT) or pins.SCHEDULER_PORT)
+        self.impl: SelfHostedBackend = SelfHostedBackend(
+            state_dir=self.state_dir, scheduler_port=port, **options)
+        self.app_host = self.impl.handler_bind_host
+        self.supports_job_list = self.impl.supports_job_list
+        self.supports_scheduler_restart = self.impl.supports_scheduler_restart
+
+    def ensure(self) -> dict[str, Any]:
+        from ..cluster import ClusterError
+
+        try:
+            self.impl.ensure()
+            version = self.impl.runner.run([self.impl.binary("daprd"), "--version"],
+                                           check=False, timeout=30)
+        except ClusterError as exc:
+            raise self._error(exc) from exc
+        return {"state_dir": str(self.state_dir), "scheduler": self.impl.scheduler_address,
+                "daprd version": version.stdout.strip() or "unknown"}
+
+    def _prepare(self, resources_path: str | None) -> None:
+        self.impl.resources_path = Path(resources_path) if resources_path else None
+
+    def _log_path(self, app_id: str, replica: int, port: int) -> Path | None:
+        return self.impl.log_path(app_id, replica)
+
+    def restart_scheduler(self) -> None:
+        from ..cluster import ClusterError
+
+        try:
+            self.impl.restart_scheduler()
+        except ClusterError as exc:
+            raise self._error(exc) from exc
+
+
 def get_backend(name: str | None = None, **options: Any) -> Backend:
-    """The backend named by ``name``, else ``$JOBSLAB_BACKEND``, else ``local``."""
+    """The backend named by ``name``, else ``$JOBSLAB_BACKEND``, else ``local``.
+
+    ``options`` go to the backend's constructor: ``state_dir``, ``scheduler_port`` for all;
+    e.g. ``cluster_name`` (kind) or ``bin_dir`` (selfhosted).
+    """
     chosen = (name or os.environ.get(ENV_BACKEND) or "local").strip().lower()
     if chosen == "local":
         return LocalBackend(**options)
-    if chosen in ("kind", "selfhosted"):
-        raise ServeError(
-            f"JOBSLAB_BACKEND={chosen}: hosting handlers from a notebook is not wired to the "
-            f"{chosen} backend yet. Use JOBSLAB_BACKEND=local (the default) for the lessons, "
-            "or see notebooks on the cluster path.")
+    if chosen == "kind":
+        return KindServeBackend(**options)
+    if chosen == "selfhosted":
+        return SelfHostedServeBackend(**options)
     raise ServeError(f"unknown JOBSLAB_BACKEND={chosen!r}; choose local, kind or selfhosted.")

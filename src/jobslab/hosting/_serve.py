@@ -17,7 +17,7 @@ import pandas as pd
 from .. import DAPR_VERSION, __version__
 from ..paths import display_path
 from . import _ports, _server
-from ._backends import Backend, LocalOnlyError, Sidecar, get_backend
+from ._backends import FEATURES, Backend, Sidecar, get_backend, local_only_error, supports
 from ._recording import RecordingMiddleware, TriggerLog, summary
 from ._server import BackgroundServer, ServeError
 
@@ -46,12 +46,30 @@ class Connection:
     jobslab_version: str
     state_dir: str
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The features of :data:`FEATURES` this backend has (see :meth:`supports`).
+    features: frozenset[str] = frozenset(FEATURES)
+
+    def supports(self, feature: str) -> bool:
+        """True when this backend has ``feature``: ``"job_list"`` (``jobs.list_jobs()``) or
+        ``"scheduler_restart"`` (``handle.restart_scheduler()``) — both local-only on kind.
+
+        The one way a notebook skips a local-only cell::
+
+            if jobslab.connect().supports("job_list"):
+                jobs.list_jobs()
+        """
+        if feature not in FEATURES:
+            raise ValueError(f"unknown feature {feature!r}; choose one of {', '.join(FEATURES)}")
+        return feature in self.features
 
     def _rows(self) -> list[tuple[str, str]]:
         rows = [("backend", self.backend), ("Dapr HTTP port", str(self.dapr_http_port)),
                 ("Dapr version", self.dapr_version), ("jobslab version", self.jobslab_version),
                 ("state dir", self.state_dir)]
         rows += [(k, str(v)) for k, v in self.details.items() if k != "state_dir"]
+        missing = [f for f in FEATURES if f not in self.features]
+        if missing:
+            rows.append(("local-only (skipped)", ", ".join(missing)))
         return rows
 
     def __repr__(self) -> str:
@@ -65,12 +83,22 @@ class Connection:
 
 
 def connect(backend: str | None = None, *, state_dir: str | os.PathLike[str] | None = None,
-            scheduler_port: int | None = None) -> Connection:
+            scheduler_port: int | None = None, **options: Any) -> Connection:
     """Make sure Dapr is there and say where: backend, Dapr HTTP port, versions, state dir.
 
-    ``backend`` defaults to ``$JOBSLAB_BACKEND``, else ``local``: the stand-in's Scheduler is
-    started if it is not running (``$JOBSLAB_SCHEDULER_PORT``, default 50006), and sidecars
-    left behind by a kernel that was killed are stopped. Idempotent; call it in the first cell.
+    ``backend`` defaults to ``$JOBSLAB_BACKEND``, else ``local``:
+
+    - ``local``: the stand-in's Scheduler is started if it is not running
+      (``$JOBSLAB_SCHEDULER_PORT``, default 50006), and sidecars left behind by a kernel that
+      was killed are stopped.
+    - ``kind``: checks the cluster of ``jobslab cluster up`` and its Dapr release (never
+      creates one) and reports the kube context, the release and the host address pods dial.
+    - ``selfhosted``: finds ``daprd``/``scheduler`` (``~/.dapr/bin``, then PATH) and starts the
+      scheduler on 127.0.0.1 unless it runs.
+
+    Other ``options`` go to the backend (e.g. ``cluster_name=`` on kind, ``bin_dir=`` or
+    ``scheduler_healthz_port=`` self-hosted). ``.supports("job_list")`` tells whether a
+    local-only feature is there. Idempotent; call it in the first cell.
 
     Example::
 
@@ -83,7 +111,6 @@ def connect(backend: str | None = None, *, state_dir: str | os.PathLike[str] | N
     global _backend
     with _lock:
         _install_atexit()
-        options: dict[str, Any] = {}
         if state_dir is not None:
             options["state_dir"] = state_dir
         if scheduler_port is not None:
@@ -94,7 +121,8 @@ def connect(backend: str | None = None, *, state_dir: str | os.PathLike[str] | N
         return Connection(
             backend=chosen.name, dapr_http_port=_default_dapr_port(), dapr_version=DAPR_VERSION,
             jobslab_version=__version__, state_dir=display_path(facts.get("state_dir", ".")),
-            details={k: v for k, v in facts.items() if k != "state_dir"})
+            details={k: v for k, v in facts.items() if k != "state_dir"},
+            features=frozenset(f for f in FEATURES if supports(chosen, f)))
 
 
 def _current_backend() -> Backend:
@@ -194,6 +222,20 @@ class ServeHandle:
         return self.replicas[0].dapr_http_port
 
     @property
+    def app_host(self) -> str:
+        """The address the app servers bind: ``127.0.0.1``, or ``0.0.0.0`` on kind."""
+        return self.backend.app_host
+
+    @property
+    def supports_scheduler_restart(self) -> bool:
+        """False where :meth:`restart_scheduler` is local-only (kind); skip such cells::
+
+            if handle.supports_scheduler_restart:
+                handle.restart_scheduler()
+        """
+        return supports(self.backend, "scheduler_restart")
+
+    @property
     def triggers(self) -> pd.DataFrame:
         """Every recorded request so far, one row each: received (UTC), replica, route, job,
         status, body, error."""
@@ -216,13 +258,13 @@ class ServeHandle:
         self._log.clear()
 
     def restart_scheduler(self) -> None:
-        """Stop and start the Scheduler — **local backend only**.
+        """Stop and start the Scheduler — local and self-hosted; on kind it raises
+        :class:`LocalOnlyError` (check :attr:`supports_scheduler_restart` first).
 
         Jobs survive (they are stored); ticks missed while it was down are caught up.
         """
-        if not self.backend.supports_scheduler_restart:
-            raise LocalOnlyError(f"restarting the Scheduler is for the local backend only "
-                                 f"(this is {self.backend.name!r}).")
+        if not self.supports_scheduler_restart:
+            raise local_only_error("scheduler_restart", self.backend.name)
         self.backend.restart_scheduler()
 
     def stop(self) -> None:
@@ -243,7 +285,7 @@ class ServeHandle:
 
     def __repr__(self) -> str:
         lines = [f"jobslab.serve: app {self.app_id!r} on the {self.backend.name} backend, "
-                 f"{len(self.replicas)} replica(s)"]
+                 f"{len(self.replicas)} replica(s), app servers on {self.app_host}"]
         lines += [f"  {r!r}" for r in self.replicas]
         lines.append(f"  triggers: {self._summary()}")
         return "\n".join(lines)
@@ -292,8 +334,11 @@ def serve(app: Any, app_id: str = "jobs-lab", replicas: int = 1, app_port: int |
     """Serve ``app`` as ``replicas`` replicas of ``app_id``, each with its own sidecar.
 
     Replica *i* is a uvicorn server in a daemon thread of this kernel on app port
-    ``app_port + i`` (``app_port=None``: free ports the OS picks) and, on the local backend, a
-    sidecar on Dapr HTTP port ``dapr_http_port + i`` (default ``$DAPR_HTTP_PORT``, else 3500).
+    ``app_port + i`` (``app_port=None``: free ports the OS picks) and a sidecar whose Dapr HTTP
+    API is on ``127.0.0.1:<dapr_http_port + i>`` (default ``$DAPR_HTTP_PORT``, else 3500): a
+    stand-in (local), a ``daprd`` (selfhosted), or the port-forwarded sidecar of the
+    Deployment ``<app_id>-<i>`` (kind; servers then bind ``0.0.0.0``). Servers start first,
+    sidecars after — a sidecar waits for its app port.
     Returns once every server and sidecar is ready, or raises :class:`ServeError` naming the
     port (:class:`PortInUseError` names the process holding it) — it never hangs past
     ``timeout``. Running the cell again replaces the servers it started before (same
@@ -328,8 +373,7 @@ def serve(app: Any, app_id: str = "jobs-lab", replicas: int = 1, app_port: int |
                 log.info("replacing the servers of %r", old.app_id)
                 old.stop()
         if app_port is None:
-            app_ports = _ports.free_ports(replicas, backend.app_host
-                                          if backend.app_host != "0.0.0.0" else "0.0.0.0")
+            app_ports = _ports.free_ports(replicas, backend.app_host)
         else:
             app_ports = [int(app_port) + i for i in range(replicas)]
         rpath = os.fspath(resources_path) if resources_path is not None else None
