@@ -1,0 +1,97 @@
+"""Fault injection for the lessons, in-process against the real stand-in.
+
+Contract §4 (missed ticks are caught up after downtime, jobs survive a Scheduler restart) and
+§8 (a cron binding fires on every replica, the Jobs API on one).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from fastapi import FastAPI, Request
+
+import jobslab
+from jobslab import jobs
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/job/{name}")
+    async def on_job(name: str, request: Request):
+        await request.body()
+        return {"ok": True}
+
+    @app.post("/heartbeat")
+    async def heartbeat():
+        return {}
+
+    @app.options("/heartbeat")
+    async def heartbeat_subscribe():
+        return {}
+
+    return app
+
+
+def test_restart_scheduler_keeps_the_job_and_catches_up_missed_ticks(state_dir, ports) -> None:
+    """§4 "Missed ticks are caught up": every tick of a job survives a Scheduler restart."""
+    jobslab.connect(scheduler_port=ports["scheduler_port"])
+    handle = jobslab.serve(_app(), app_id="restart", replicas=1,
+                           dapr_http_port=ports["dapr_http_port"])
+    port = handle.dapr_http_port
+    jobs.schedule("tick", "@every 1s", repeats=5, data={"n": 1}, port=port)
+    handle.wait_for(1, job="tick", timeout=20)
+    handle.restart_scheduler()
+    assert jobs.get("tick", port=port)["schedule"] == "@every 1s"  # still stored
+    arrived = handle.wait_for(5, job="tick", timeout=30)
+    assert len(arrived) == 5
+    assert (arrived["body"] == '{"n":1}').all()
+
+
+def test_a_stopped_replica_restarts_and_gets_triggers_again(state_dir, ports) -> None:
+    """§5 round-robin over connected sidecars: a restarted replica rejoins the rotation."""
+    jobslab.connect(scheduler_port=ports["scheduler_port"])
+    handle = jobslab.serve(_app(), app_id="rejoin", replicas=2,
+                           dapr_http_port=ports["dapr_http_port"])
+    handle.replicas[1].stop()
+    assert not handle.replicas[1].running
+    jobs.schedule("solo", "@every 1s", repeats=2, port=handle.dapr_http_port)
+    solo = handle.wait_for(2, job="solo", timeout=20)
+    assert set(solo["replica"]) == {0}
+    handle.replicas[1].start()
+    jobs.schedule("both", "@every 1s", repeats=6, port=handle.dapr_http_port)
+    both = handle.wait_for(6, job="both", timeout=30)
+    assert set(both["replica"]) == {0, 1}
+
+
+def test_a_cron_binding_fires_on_every_replica_and_is_recorded(state_dir, ports, tmp_path,
+                                                               until) -> None:
+    """§8 "Every replica fires": each sidecar runs its own cron binding."""
+    resources = tmp_path / "resources"
+    resources.mkdir()
+    (resources / "heartbeat.yaml").write_text(textwrap.dedent("""\
+        apiVersion: dapr.io/v1alpha1
+        kind: Component
+        metadata:
+          name: heartbeat
+        spec:
+          type: bindings.cron
+          version: v1
+          metadata:
+          - name: schedule
+            value: "@every 1s"
+        """), encoding="utf-8")
+    jobslab.connect(scheduler_port=ports["scheduler_port"])
+    handle = jobslab.serve(_app(), app_id="cron", replicas=2,
+                           dapr_http_port=ports["dapr_http_port"], resources_path=resources)
+
+    def per_replica() -> dict[int, int]:
+        frame = handle.triggers
+        return frame[frame["route"] == "/heartbeat"].groupby("replica").size().to_dict()
+
+    until(lambda: min(per_replica().get(r, 0) for r in (0, 1)) >= 2, 30,
+          "two binding fires on each replica")
+    counts = per_replica()
+    assert counts.get(0, 0) >= 2 and counts.get(1, 0) >= 2, counts
+    frame = handle.triggers
+    assert (frame.loc[frame["route"] == "/heartbeat", "body"] == "").all()  # empty body
