@@ -11,7 +11,13 @@ a lock, so concurrent fakes agree):
   a matching rule makes the call fail (``partial``: after doing half of its work);
 - ``port_forward``: ``{"die_times": N, "die_after": seconds}`` — the first N port-forwards
   exit after that long, as one does when its pod is replaced;
-- ``no_sidecar``: names of Deployments whose pods lack ``daprd`` (until a rollout restart).
+- ``no_sidecar``: names of Deployments whose pods lack ``daprd`` (until a rollout restart);
+- ``pods``: ``{"scheduler": "127.0.0.1:PORT"}`` turns pods on (off by default): each applied
+  Deployment gets a "pod", a stand-in sidecar (``python -m jobslab run``) with the app id,
+  app port and ``app-channel-address`` of its annotations; ``rollout status`` waits until that
+  address accepts connections (as daprd's readiness does), ``port-forward`` relays to the pod
+  and ``delete`` stops it. Each pod's ``app_listening_at_apply`` says whether the handler was
+  already up when the Deployment was applied.
 """
 
 from __future__ import annotations
@@ -20,8 +26,12 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
+import socket
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 DAPR_WORKLOADS = [
@@ -51,6 +61,10 @@ def record(tool: str, argv: list[str], stdin: str | None) -> None:
     with open(os.environ["FAKE_RECORD"], "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         fh.write(line + "\n")
+
+
+#: Work to do after the state lock is released (a wait that must not block other fakes).
+AFTER: list[Callable[[], int]] = []
 
 
 def out(text: str = "", rc: int = 0, err: str = "") -> int:
@@ -172,6 +186,8 @@ def kubectl(argv: list[str], st: dict[str, Any], stdin: str | None) -> int:
     deployments: dict[str, Any] = st["deployments"]
     if verb == "port-forward":
         st["_pf_die_after"] = port_forward_plan(st)
+        name = args[-2].removeprefix("deployment/")
+        st["_pf_pod_port"] = (deployments.get(name, {}).get("pod") or {}).get("port")
         return 0
     if verb == "get":
         what = args[1]
@@ -203,7 +219,10 @@ def kubectl(argv: list[str], st: dict[str, Any], stdin: str | None) -> int:
             name = doc["metadata"]["name"]
             verb_done = ("unchanged" if deployments.get(name, {}).get("doc") == doc
                          else "configured" if name in deployments else "created")
+            stop_pod(deployments.get(name, {}))
             deployments[name] = {"labels": doc["metadata"]["labels"], "doc": doc}
+            if st.get("pods"):
+                deployments[name]["pod"] = start_pod(doc, st["pods"])
             lines.append(f"deployment.apps/{name} {verb_done}")
         return out("\n".join(lines))
     if verb == "rollout":
@@ -211,6 +230,10 @@ def kubectl(argv: list[str], st: dict[str, Any], stdin: str | None) -> int:
         if args[1] == "restart":
             st["no_sidecar"] = [n for n in st["no_sidecar"] if f"deployment/{n}" != target]
             return out(f"{target} restarted")
+        pod = deployments.get(target.removeprefix("deployment/"), {}).get("pod")
+        if pod:
+            AFTER.append(lambda: wait_app(pod, target))
+            return 0
         return out(f'{target} successfully rolled out')
     if verb == "wait":
         return out("pod/dapr-operator-abc condition met")
@@ -219,7 +242,7 @@ def kubectl(argv: list[str], st: dict[str, Any], stdin: str | None) -> int:
                  (namespace, selector)]
         for name in list(deployments):
             if name in names or (selector and selected(deployments[name]["labels"], selector)):
-                del deployments[name]
+                stop_pod(deployments.pop(name))
                 print(f'deployment.apps "{name}" deleted')
         return 0
     return out(rc=1, err=f"fake kubectl: unsupported {argv}")
@@ -233,9 +256,91 @@ def port_forward_plan(st: dict[str, Any]) -> float | None:
     return pf.get("die_after", 0.3) if started < pf.get("die_times", 0) else None
 
 
-def port_forward_run(args: list[str], die_after: float | None) -> int:
-    import signal
-    import socket
+# ---- pods: stand-in sidecars for applied Deployments ----------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def start_pod(doc: dict[str, Any], pods: dict[str, Any]) -> dict[str, Any]:
+    ann = doc["spec"]["template"]["metadata"]["annotations"]
+    channel, app_port = ann["dapr.io/app-channel-address"], int(ann["dapr.io/app-port"])
+    port = _free_port()
+    with open(os.environ["FAKE_RECORD"] + f".pod-{doc['metadata']['name']}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jobslab", "run", "--app-id", ann["dapr.io/app-id"],
+             "--app-port", str(app_port), "--app-channel-address", channel,
+             "--dapr-http-port", str(port), "--scheduler-host-address", pods["scheduler"]],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    return {"pid": proc.pid, "port": port, "channel": channel, "app_port": app_port,
+            "app_listening_at_apply": _accepts(channel, app_port)}
+
+
+def stop_pod(deployment: dict[str, Any]) -> None:
+    pod = deployment.get("pod")
+    if not pod:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pod["pid"], signal.SIGTERM)
+    from jobslab.local.processes import pid_alive  # zombie-aware: pods are orphans
+
+    deadline = time.monotonic() + 10
+    while pid_alive(pod["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)  # poll interval of the deadline-bound wait above
+    if not pid_alive(pod["pid"]):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pod["pid"], signal.SIGKILL)
+
+
+def wait_app(pod: dict[str, Any], target: str, timeout: float = 20.0) -> int:
+    """Ready once the sidecar reaches its app, as daprd's readiness does."""
+    deadline = time.monotonic() + timeout
+    while not (_accepts(pod["channel"], pod["app_port"]) and _accepts("127.0.0.1", pod["port"])):
+        if time.monotonic() >= deadline:
+            return out(rc=1, err=f"error: timed out waiting for the condition on {target}")
+        time.sleep(0.05)  # poll interval of the deadline-bound wait above
+    return out(f"{target} successfully rolled out")
+
+
+def relay(conn: socket.socket, port: int) -> None:
+    import threading
+
+    try:
+        upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
+    except OSError:
+        conn.close()
+        return
+    conn.settimeout(None)
+    upstream.settimeout(None)
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    back = threading.Thread(target=pump, args=(upstream, conn), daemon=True)
+    back.start()
+    pump(conn, upstream)
+    back.join(10)
+    conn.close()
+    upstream.close()
+
+
+def port_forward_run(args: list[str], die_after: float | None,
+                     pod_port: int | None = None) -> int:
     import threading
 
     local, remote = args[-1].split(":")
@@ -255,9 +360,12 @@ def port_forward_run(args: list[str], die_after: float | None) -> int:
     while not stop.is_set() and (end is None or time.monotonic() < end):
         try:
             conn, _ = sock.accept()
-            conn.close()
         except TimeoutError:
-            pass
+            continue
+        if pod_port:
+            threading.Thread(target=relay, args=(conn, pod_port), daemon=True).start()
+        else:
+            conn.close()
     sock.close()
     return 0 if stop.is_set() else out(rc=1, err="error: lost connection to pod")
 
@@ -329,10 +437,13 @@ def main() -> int:
                     rel["status"] = "failed"
             return out(rc=rule.get("rc", 1), err=rule.get("stderr", f"fake {tool} failed"))
         die_after = st.pop("_pf_die_after", "absent")
+        pod_port = st.pop("_pf_pod_port", None)
     if tool in ("daprd", "scheduler"):  # long-running: outside the lock
         return {"daprd": daprd, "scheduler": scheduler}[tool](argv, snapshot)
     if tool == "kubectl" and rc == 0 and die_after != "absent":
-        return port_forward_run(argv, die_after)  # type: ignore[arg-type]
+        return port_forward_run(argv, die_after, pod_port)  # type: ignore[arg-type]
+    for step in AFTER:  # waits, outside the lock
+        rc = step() or rc
     return rc
 
 
