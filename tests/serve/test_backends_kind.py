@@ -22,7 +22,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from fastapi import FastAPI, Request
+
+# the handler app of the self-hosted tests (tests/serve is on sys.path, as for every module)
+from test_backends_selfhosted import make_app
 
 import jobslab
 from jobslab import jobs
@@ -55,20 +57,6 @@ def host_ip() -> str:
             return str(sock.getsockname()[0])
         except OSError:
             return "127.0.0.1"
-
-
-def make_app() -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/job/{name}")
-    async def on_job(name: str, request: Request) -> dict[str, Any]:
-        return {"ok": True}
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, bool]:
-        return {"ok": True}
-
-    return app
 
 
 def _kill_pods(fakes: Any) -> None:

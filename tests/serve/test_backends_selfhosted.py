@@ -28,16 +28,19 @@ pytestmark = pytest.mark.slow
 
 # Both fakes append {"tool", "argv"} to $FAKE_DAPR_RECORD, answer --version, then run the
 # stand-in with the flags it shares with daprd / the scheduler.
-FAKE_DAPRD = '''
+PRELUDE = '''
 import json, os, sys
 argv = sys.argv[1:]
 with open(os.environ["FAKE_DAPR_RECORD"], "a") as fh:
-    fh.write(json.dumps({"tool": "daprd", "argv": argv}) + "\\n")
+    fh.write(json.dumps({"tool": "@TOOL@", "argv": argv}) + "\\n")
 if "--version" in argv:
     print("1.18.3")
     sys.exit(0)
 def opt(name):
     return argv[argv.index(name) + 1]
+'''
+
+FAKE_DAPRD = '''
 cmd = [sys.executable, "-m", "jobslab", "run"]
 for name in ("--app-id", "--app-port", "--dapr-http-port", "--scheduler-host-address",
              "--app-channel-address", "--resources-path"):
@@ -46,16 +49,8 @@ os.execv(sys.executable, cmd)  # same pid: the backend's SIGTERM reaches the sta
 '''
 
 FAKE_SCHEDULER = '''
-import json, os, signal, socket, subprocess, sys, threading
+import signal, socket, subprocess, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-argv = sys.argv[1:]
-with open(os.environ["FAKE_DAPR_RECORD"], "a") as fh:
-    fh.write(json.dumps({"tool": "scheduler", "argv": argv}) + "\\n")
-if "--version" in argv:
-    print("1.18.3")
-    sys.exit(0)
-def opt(name):
-    return argv[argv.index(name) + 1]
 port = int(opt("--port"))
 child = subprocess.Popen([sys.executable, "-m", "jobslab", "scheduler", "--port", str(port),
                           "--host", opt("--listen-address"),
@@ -120,7 +115,7 @@ def selfhosted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_dir: Path,
     bin_dir.mkdir(parents=True)
     for name, source in (("daprd", FAKE_DAPRD), ("scheduler", FAKE_SCHEDULER)):
         script = tmp_path / f"fake_{name}.py"
-        script.write_text(source)
+        script.write_text(PRELUDE.replace("@TOOL@", name) + source)
         wrapper = bin_dir / name
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
         wrapper.chmod(0o755)

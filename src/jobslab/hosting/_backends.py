@@ -25,7 +25,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -416,17 +416,28 @@ class _RealDapr:
     """
 
     name = ""
-    app_host = "127.0.0.1"
-    supports_job_list = False
-    supports_scheduler_restart = False
     impl: Any
 
-    def __init__(self, state_dir: str | os.PathLike[str] | None) -> None:
-        self.state_dir = paths.state_dir(state_dir)
+    def __init__(self, impl: Any, state_dir: Path) -> None:
+        self.impl = impl
+        self.state_dir = state_dir
+        self.app_host: str = impl.handler_bind_host
+        self.supports_job_list: bool = impl.supports_job_list
+        self.supports_scheduler_restart: bool = impl.supports_scheduler_restart
         self._deployed: dict[str, set[int]] = {}  # app id -> replicas with a sidecar
 
     def _error(self, exc: Exception) -> ServeError:
         return ServeError(f"{self.name} backend: {exc}")
+
+    @contextlib.contextmanager
+    def _as_serve_error(self) -> Iterator[None]:
+        """Re-raise the cluster code's :class:`ClusterError` as a :class:`ServeError`."""
+        from ..cluster import ClusterError
+
+        try:
+            yield
+        except ClusterError as exc:
+            raise self._error(exc) from exc
 
     def _log_path(self, app_id: str, replica: int, port: int) -> Path | None:
         return None
@@ -488,17 +499,14 @@ class _RealDapr:
             self._undeploy(app_id, replicas)
 
     def _undeploy(self, app_id: str, replicas: list[int]) -> None:
-        from ..cluster import ClusterError
-
         deployed = self._deployed.setdefault(app_id, set())
         try:
-            if deployed <= set(replicas):  # the last ones: remove the whole app
-                self.impl.undeploy(app_id)
-            else:
-                for replica in replicas:
-                    self.impl.undeploy_replica(app_id, replica)
-        except ClusterError as exc:
-            raise self._error(exc) from exc
+            with self._as_serve_error():
+                if deployed <= set(replicas):  # the last ones: remove the whole app
+                    self.impl.undeploy(app_id)
+                else:
+                    for replica in replicas:
+                        self.impl.undeploy_replica(app_id, replica)
         finally:
             deployed.difference_update(replicas)
             if not deployed:
@@ -519,26 +527,21 @@ class KindServeBackend(_RealDapr):
     """
 
     name = "kind"
+    impl: KindBackend
 
     def __init__(self, state_dir: str | os.PathLike[str] | None = None,
                  scheduler_port: int | None = None, **options: Any) -> None:
+        """``scheduler_port`` is ignored (the Scheduler runs in the cluster)."""
         from ..cluster import KindBackend
 
-        super().__init__(state_dir)
-        self.impl: KindBackend = KindBackend(state_dir=self.state_dir, **options)
-        self.app_host = self.impl.handler_bind_host
-        self.supports_job_list = self.impl.supports_job_list
-        self.supports_scheduler_restart = self.impl.supports_scheduler_restart
+        state = paths.state_dir(state_dir)
+        super().__init__(KindBackend(state_dir=state, **options), state)
 
     def ensure(self) -> dict[str, Any]:
-        from ..cluster import ClusterError
-
-        try:
+        with self._as_serve_error():
             self.impl.ensure()
             release = self.impl.cluster.release()
             host = self.impl.host_address()
-        except ClusterError as exc:
-            raise self._error(exc) from exc
         return {"state_dir": str(self.state_dir), "kind cluster": self.impl.cluster.name,
                 "kube context": self.impl.cluster.context,
                 "Dapr release": (f"{release.chart} ({release.status})" if release
@@ -580,29 +583,23 @@ class SelfHostedServeBackend(_RealDapr):
     """
 
     name = "selfhosted"
+    impl: SelfHostedBackend
 
     def __init__(self, state_dir: str | os.PathLike[str] | None = None,
                  scheduler_port: int | None = None, **options: Any) -> None:
         from ..cluster import pins
         from ..selfhosted import SelfHostedBackend
 
-        super().__init__(state_dir)
+        state = paths.state_dir(state_dir)
         port = int(scheduler_port or os.environ.get(ENV_SCHEDULER_PORT) or pins.SCHEDULER_PORT)
-        self.impl: SelfHostedBackend = SelfHostedBackend(
-            state_dir=self.state_dir, scheduler_port=port, **options)
-        self.app_host = self.impl.handler_bind_host
-        self.supports_job_list = self.impl.supports_job_list
-        self.supports_scheduler_restart = self.impl.supports_scheduler_restart
+        super().__init__(SelfHostedBackend(state_dir=state, scheduler_port=port, **options),
+                         state)
 
     def ensure(self) -> dict[str, Any]:
-        from ..cluster import ClusterError
-
-        try:
+        with self._as_serve_error():
             self.impl.ensure()
             version = self.impl.runner.run([self.impl.binary("daprd"), "--version"],
                                            check=False, timeout=30)
-        except ClusterError as exc:
-            raise self._error(exc) from exc
         return {"state_dir": str(self.state_dir), "scheduler": self.impl.scheduler_address,
                 "daprd version": version.stdout.strip() or "unknown"}
 
@@ -613,12 +610,8 @@ class SelfHostedServeBackend(_RealDapr):
         return self.impl.log_path(app_id, replica)
 
     def restart_scheduler(self) -> None:
-        from ..cluster import ClusterError
-
-        try:
+        with self._as_serve_error():
             self.impl.restart_scheduler()
-        except ClusterError as exc:
-            raise self._error(exc) from exc
 
 
 def get_backend(name: str | None = None, **options: Any) -> Backend:
