@@ -119,7 +119,7 @@ def test_serve_on_kind_binds_all_interfaces_deploys_forwards_and_undeploys(
     assert not conn.supports("job_list") and not conn.supports("scheduler_restart")
 
     handle = jobslab.serve(make_app(), app_id="kind-lab", replicas=2, dapr_http_port=base)
-    assert handle.app_host == "0.0.0.0"
+    assert handle.app_host == "0.0.0.0" and "app servers on 0.0.0.0" in repr(handle)
     assert all(r.server is not None and r.server.host == "0.0.0.0" for r in handle.replicas)
     assert [r.dapr_http_port for r in handle.replicas] == [base, base + 1]
 

@@ -284,8 +284,9 @@ class ServeHandle:
         return summary(self._log.snapshot())
 
     def __repr__(self) -> str:
+        bound = f", app servers on {self.app_host}" if self.app_host != "127.0.0.1" else ""
         lines = [f"jobslab.serve: app {self.app_id!r} on the {self.backend.name} backend, "
-                 f"{len(self.replicas)} replica(s), app servers on {self.app_host}"]
+                 f"{len(self.replicas)} replica(s){bound}"]
         lines += [f"  {r!r}" for r in self.replicas]
         lines.append(f"  triggers: {self._summary()}")
         return "\n".join(lines)
