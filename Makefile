@@ -37,7 +37,7 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	@touch $@
 
 lab: $(STAMP_LAB)
-	@$(BIN)/jupyter lab notebooks/00-index.ipynb
+	@$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/00-index.ipynb
 
 lint: $(STAMP_DEV)
 	@$(BIN)/ruff check src tests benchmarks
