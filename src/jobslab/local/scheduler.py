@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import heapq
 import itertools
 import json
@@ -42,6 +43,13 @@ log = logging.getLogger("jobslab.scheduler")
 STORE_FILE = "scheduler.db"
 #: Triggers dispatched per timer callback before yielding to the event loop (catch-up).
 _BATCH = 500
+#: CPython's epoll selector rounds every timeout *up* to a whole millisecond, and for some
+#: values twice (``ceil(t * 1e3) * 1e-3`` lands a hair above 9 ms, say, and epoll rounds that
+#: up to 10): a timer armed for the exact fire time wakes 0-2 ms late before any OS wake-up
+#: delay. The timer is therefore armed this much early; the job's row is read in that slack,
+#: and the rest is waited out with ``time.sleep`` (microsecond precision). A trigger is still
+#: never sent before its fire time; the price is blocking the loop for up to this long per wake.
+_EARLY_NS = 2_000_000
 
 AppKey = tuple[str, str]
 
@@ -176,16 +184,18 @@ class Scheduler:
         if not self._heap or self._loop is None:
             return
         when = self._heap[0][0]
-        delay = max(0.0, (when - time.time_ns()) / 1e9)
+        delay = max(0.0, (when - _EARLY_NS - time.time_ns()) / 1e9)
         self._timer = self._loop.call_at(self._loop.time() + delay, self._on_timer)
         self._armed = when
 
     def _on_timer(self) -> None:
         self._timer = None
         self._armed = None
-        now = time.time_ns()
+        # Entries due within _EARLY_NS of this wake-up are taken now; _fire waits for each
+        # one's instant. Later ones wait for the next timer, so the loop serves I/O between.
+        limit = time.time_ns() + _EARLY_NS
         done = 0
-        while self._heap and self._heap[0][0] <= now and done < _BATCH:
+        while self._heap and self._heap[0][0] <= limit and done < _BATCH:
             next_ns, gen, ns, app, name = heapq.heappop(self._heap)
             self._fire((ns, app, name), gen, next_ns)
             done += 1
@@ -197,6 +207,14 @@ class Scheduler:
         rec = self.store.get(key)
         if rec is None or rec.gen != gen or rec.next_ns != next_ns:
             return  # deleted, overwritten or rescheduled since this entry was pushed
+        # Never before the fire time (contract §5). Nothing else runs on the loop meanwhile,
+        # so the row just read is still current. The wait is at most _EARLY_NS, unless the
+        # wall clock was stepped back: then the entry goes back on the heap.
+        while (wait := next_ns - time.time_ns()) > 0:
+            if wait > 2 * _EARLY_NS:
+                heapq.heappush(self._heap, (next_ns, gen, *key))
+                return
+            time.sleep(wait / 1e9)
         active = Active(rec)
         self._active[key] = active
         self._dispatch(active)
@@ -445,6 +463,10 @@ async def run_scheduler(state_dir: Path, host: str, port: int, sock: Any = None,
     """Run a Scheduler until cancelled (the ``jobslab scheduler`` command)."""
     sched = Scheduler(state_dir, host, port)
     await sched.start(sock)
+    # Modules, the loaded heap and start-up garbage never die: move them out of the cyclic
+    # GC's reach so an occasional full collection does not pause the timer for milliseconds.
+    gc.collect()
+    gc.freeze()
     if ready is not None:
         ready(sched)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -419,6 +420,9 @@ async def run_sidecar(opts: SidecarOptions, sock: socket.socket,
         log.info("started the app (pid %d): %s", child.pid, " ".join(app_command))
     while not server.started and not serve.done():
         await asyncio.sleep(0.005)
+    # Start-up objects (modules, uvicorn's state) live forever: keep them out of the cyclic
+    # GC's full collections, which otherwise pause trigger delivery for milliseconds.
+    gc.freeze()
     if on_ready is not None:
         on_ready(sidecar)
     waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait()), serve]
