@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,6 +43,15 @@ CREATE TABLE IF NOT EXISTS jobs (
 """
 
 Key = tuple[str, str, str]
+
+#: When the background thread checkpoints the WAL. After each completed checkpoint the next
+#: commit restarts the WAL and fsyncs its header (SQLite does so even under synchronous=NORMAL)
+#: on the thread that commits: the event loop. That fsync is usually well under 1 ms, but on a
+#: busy shared disk it has stalled the loop (and every trigger due meanwhile) for 20-500 ms.
+#: So checkpoint after about as much writing as SQLite's own autocheckpoint (1000 pages), or
+#: every few seconds once anything was written, rather than twice a second.
+_CHECKPOINT_WRITES = 1000
+_CHECKPOINT_EVERY = 10.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class Store:
         # Checkpoints fsync; done inline they stall the event loop for milliseconds. A
         # background thread checkpoints instead (PASSIVE: it never blocks the writer).
         self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self._writes = 0  # bumped by the writer (loop) thread only; read by the checkpointer
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, daemon=True,
                                               name="jobslab-checkpoint")
@@ -103,10 +114,15 @@ class Store:
 
     def _checkpoint_loop(self) -> None:
         db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        done, since = self._writes, time.monotonic()
         try:
             while not self._stop.wait(0.5):
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                pending = self._writes - done
+                if pending >= _CHECKPOINT_WRITES or (
+                        pending and time.monotonic() - since >= _CHECKPOINT_EVERY):
+                    done, since = self._writes, time.monotonic()
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             db.close()
 
@@ -129,6 +145,7 @@ class Store:
 
     def put(self, rec: JobRecord) -> None:
         """Insert or replace a whole job (schedule, overwrite)."""
+        self._writes += 1
         self.db.execute(
             f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES "
             "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -138,6 +155,7 @@ class Store:
         )
 
     def update_counter(self, rec: JobRecord) -> None:
+        self._writes += 1
         self.db.execute(
             "UPDATE jobs SET count=?, last_ns=?, attempts=?, tick_ns=?, next_ns=? "
             "WHERE ns=? AND app=? AND name=? AND gen=?",
@@ -146,6 +164,7 @@ class Store:
         )
 
     def delete(self, key: Key, gen: int | None = None) -> bool:
+        self._writes += 1
         if gen is None:
             cur = self.db.execute("DELETE FROM jobs WHERE ns=? AND app=? AND name=?", key)
         else:
