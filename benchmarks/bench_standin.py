@@ -3,7 +3,11 @@
 - schedule calls/s over HTTP with p50/p99 (Dapr 1.18 perf run: 921/s, p99 39.5 ms), 16
   connections, body ``{"dueTime":"24h","data":"perftest"}`` as in Dapr's own perf test;
 - sustained triggers/s into a no-op app (a burst of jobs all due at once, drained);
-- lateness (actual − planned fire time) at 10, 100 and 1,000 jobs/s;
+- lateness at 10, 100 and 1,000 jobs/s: the no-op app's clock when the request arrives minus
+  the job's planned fire time (its ``dueTime``, to the nanosecond, is also in its name). The
+  jobs are all scheduled before the first one is due, and the app is only asked for its
+  records after the last one was due, so the load generator is idle while lateness is measured;
+  the 100 jobs/s case runs in three rounds to show the spread;
 - ``jobslab up`` + one ``jobslab run`` to ready (healthz 204);
 - scheduler memory and schedule latency with 1,000 and 100,000 stored jobs.
 
@@ -170,8 +174,13 @@ def _due_bodies(planned: list[int], prefix: str) -> list[tuple[str, bytes]]:
             for i, ns in enumerate(planned)]
 
 
-def _collect(rig: Rig, expected: int, timeout: float = 60.0) -> list[tuple[str, int]]:
+def _collect(rig: Rig, expected: int, timeout: float = 60.0,
+             quiet_until_ns: int = 0) -> list[tuple[str, int]]:
+    """The app's records. Nothing is asked of the app before ``quiet_until_ns`` (wall clock),
+    so collecting does not compete for the CPU with the deliveries being measured."""
     got: list[tuple[str, int]] = []
+    if quiet_until_ns:
+        time.sleep(max(0.0, (quiet_until_ns - time.time_ns()) / 1e9))
     deadline = time.monotonic() + timeout
     while len(got) < expected and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -191,16 +200,34 @@ def trigger_burst(rig: Rig, n: int = 5000) -> dict[str, Any]:
             "triggers_per_s": round(len(got) / span, 1)}
 
 
-def lateness(rig: Rig, rate: int, seconds: float) -> dict[str, Any]:
+def _lateness_samples(rig: Rig, rate: int, seconds: float) -> tuple[int, list[float]]:
+    """Jobs planned, and the lateness in ms of each one the app received."""
     n = int(rate * seconds)
     start = time.time_ns() + int((n / 700 + 1.5) * 1e9)
     planned = [start + int(i * 1e9 / rate) for i in range(n)]
     asyncio.run(_schedule_load(rig.http_port, _due_bodies(planned, f"late{rate}")))
     assert time.time_ns() < start, "scheduling took longer than planned"
-    got = _collect(rig, n)
-    late = [(t - int(path.rsplit("-", 1)[1])) / 1e6 for path, t in got]
-    return {"jobs_per_s": rate, "jobs": n, "delivered": len(got),
-            "lateness_ms": {k: round(v, 3) for k, v in percentiles(late).items()}}
+    got = _collect(rig, n, quiet_until_ns=planned[-1] + 300_000_000)
+    return n, [(t - int(path.rsplit("-", 1)[1])) / 1e6 for path, t in got]
+
+
+def lateness(rig: Rig, rate: int, seconds: float, rounds: int = 1) -> dict[str, Any]:
+    """Lateness at ``rate`` jobs/s over ``rounds`` separate windows of ``seconds``, pooled;
+    with several rounds each one's percentiles are kept too. ``early`` counts deliveries
+    before the planned time (Dapr: never)."""
+    planned, pooled, per_round = 0, [], []
+    for _ in range(rounds):
+        n, late = _lateness_samples(rig, rate, seconds)
+        planned += n
+        pooled += late
+        per_round.append({k: round(v, 3) for k, v in percentiles(late).items()})
+    out: dict[str, Any] = {
+        "jobs_per_s": rate, "jobs": planned, "delivered": len(pooled),
+        "early": sum(x < 0 for x in pooled),
+        "lateness_ms": {k: round(v, 3) for k, v in percentiles(pooled).items()}}
+    if rounds > 1:
+        out["rounds"] = per_round
+    return out
 
 
 def ready_time(state: Path) -> dict[str, Any]:
@@ -238,9 +265,19 @@ async def _bulk_store(port: int, first: int, n: int, batch: int = 2000) -> None:
     writer.close()
 
 
+async def _warm_up(port: int, n: int = 500) -> None:
+    """Requests through the sidecar and the scheduler (GET of a missing job) so the first
+    measured load does not also pay for cold caches."""
+    client = AppClient("127.0.0.1", port)
+    for _ in range(n):
+        await client.request("GET", "/v1.0/jobs/warm-up", content_type=None)
+    await client.close()
+
+
 def stored_jobs(rig: Rig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     have = 0
+    asyncio.run(_warm_up(rig.http_port))
     body = json.dumps({"dueTime": "24h", "data": "perftest"}).encode()
     for target in (1_000, 100_000):
         asyncio.run(_bulk_store(rig.sched_port, have, target))
@@ -263,7 +300,8 @@ def main(results_dir: Path) -> dict[str, Any]:
             rig.start()
             data["schedule"] = schedule_rate(rig)
             data["trigger_burst"] = trigger_burst(rig)
-            data["lateness"] = [lateness(rig, r, s) for r, s in ((10, 5), (100, 5), (1000, 3))]
+            data["lateness"] = [lateness(rig, 10, 5), lateness(rig, 100, 5, rounds=3),
+                                lateness(rig, 1000, 3)]
         finally:
             rig.close()
     with tempfile.TemporaryDirectory() as tmp:
@@ -277,32 +315,80 @@ def main(results_dir: Path) -> dict[str, Any]:
     return data
 
 
+def _yes(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def goals(d: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The issue's performance goals (2 cores): (goal, what was measured, met?)."""
+    s, b, r = d["schedule"], d["trigger_burst"], d["ready"]
+    lat = {x["jobs_per_s"]: x for x in d["lateness"]}[100]
+    stored = d["stored_jobs"]
+    small, large = stored["1000"]["latency_ms"], stored["100000"]["latency_ms"]
+    early = sum(x["early"] for x in d["lateness"])
+    return [
+        ("≥ 1,000 schedule calls/s", f"{s['calls_per_s']:,.0f}/s",
+         s["calls_per_s"] >= 1000),
+        ("schedule latency p99 ≤ 20 ms", f"{s['latency_ms']['p99']:.1f} ms",
+         s["latency_ms"]["p99"] <= 20),
+        ("≥ 1,000 triggers/s sustained", f"{b['triggers_per_s']:,.0f}/s",
+         b["triggers_per_s"] >= 1000),
+        ("lateness p99 ≤ 5 ms at 100 jobs/s (pooled over the rounds)",
+         f"{lat['lateness_ms']['p99']:.2f} ms", lat["lateness_ms"]["p99"] <= 5),
+        ("no trigger before its planned time (contract §5)", f"{early} early",
+         early == 0),
+        ("ready (`jobslab up` + `jobslab run` to healthz) in < 1 s",
+         f"{r['up_plus_run_to_healthz_s']:.2f} s", r["up_plus_run_to_healthz_s"] < 1),
+        ("schedule latency flat from 1k to 100k stored jobs (100× the jobs: p50 at most 2×, "
+         "p99 ≤ 20 ms at both)",
+         f"p50 {small['p50']:.1f} → {large['p50']:.1f} ms, "
+         f"p99 {small['p99']:.1f} → {large['p99']:.1f} ms",
+         large["p50"] <= 2 * small["p50"] and max(small["p99"], large["p99"]) <= 20),
+    ]
+
+
 def _markdown(d: dict[str, Any]) -> str:
     s, b = d["schedule"], d["trigger_burst"]
-    rows = [
-        "| measure | result | goal (2 cores) | Dapr 1.18 reference |",
-        "|---|---|---|---|",
-        f"| schedule calls/s over HTTP (16 conns) | {s['calls_per_s']:.0f}/s | ≥ 1,000/s | "
-        "921/s |",
-        f"| schedule latency p50 / p99 | {s['latency_ms']['p50']:.1f} / "
-        f"{s['latency_ms']['p99']:.1f} ms | p99 ≤ 20 ms | p90 24.5, p99 39.5 ms |",
-        f"| triggers/s into a no-op app ({b['triggers']} due at once) | "
-        f"{b['triggers_per_s']:.0f}/s | ≥ 1,000/s | 756/s sustained, 19k/s tail |",
-    ]
+    out = ["## Goals", "", "| goal (2 cores) | measured | |", "|---|---|---|"]
+    out += [f"| {g} | {m} | {_yes(ok)} |" for g, m, ok in goals(d)]
+    out += ["", "## Measurements", "",
+            "| measure | result | Dapr 1.18 reference |", "|---|---|---|",
+            f"| schedule calls/s over HTTP (16 conns) | {s['calls_per_s']:.0f}/s | 921/s |",
+            f"| schedule latency p50 / p99 | {s['latency_ms']['p50']:.1f} / "
+            f"{s['latency_ms']['p99']:.1f} ms | p90 24.5, p99 39.5 ms |",
+            f"| triggers/s into a no-op app ({b['triggers']} due at once) | "
+            f"{b['triggers_per_s']:.0f}/s | 756/s sustained, 19k/s tail |"]
     for lat in d["lateness"]:
         q = lat["lateness_ms"]
-        rows.append(f"| lateness at {lat['jobs_per_s']} jobs/s, p50 / p99 | "
-                    f"{q['p50']:.2f} / {q['p99']:.2f} ms ({lat['delivered']}/{lat['jobs']}) | "
-                    f"{'p99 ≤ 5 ms' if lat['jobs_per_s'] == 100 else '—'} | none published |")
+        out.append(f"| lateness at {lat['jobs_per_s']} jobs/s, p50 / p99 (max) | "
+                   f"{q['p50']:.2f} / {q['p99']:.2f} ({q['max']:.1f}) ms, "
+                   f"{lat['delivered']}/{lat['jobs']} delivered, {lat['early']} early | "
+                   "none published |")
+        for i, rq in enumerate(lat.get("rounds", []), 1):
+            out.append(f"| — round {i} of {len(lat['rounds'])}, p50 / p99 (max) | "
+                       f"{rq['p50']:.2f} / {rq['p99']:.2f} ({rq['max']:.1f}) ms | |")
     r = d["ready"]
-    rows.append(f"| `jobslab up` | {r['up_s']:.2f} s | | |")
-    rows.append(f"| `jobslab up` + `jobslab run` to healthz 204 | "
-                f"{r['up_plus_run_to_healthz_s']:.2f} s | < 1 s | |")
+    out.append(f"| `jobslab up` | {r['up_s']:.2f} s | |")
+    out.append(f"| `jobslab up` + `jobslab run` to healthz 204 | "
+               f"{r['up_plus_run_to_healthz_s']:.2f} s | |")
     for n, v in d["stored_jobs"].items():
-        rows.append(f"| {int(n):,} stored jobs: scheduler RSS, schedule p50 / p99 | "
-                    f"{v['scheduler_rss_mib']:.0f} MiB, {v['latency_ms']['p50']:.1f} / "
-                    f"{v['latency_ms']['p99']:.1f} ms | flat from 1k to 100k | |")
-    return "\n".join(rows) + "\n"
+        out.append(f"| {int(n):,} stored jobs: scheduler RSS, schedule p50 / p99 | "
+                   f"{v['scheduler_rss_mib']:.0f} MiB, {v['latency_ms']['p50']:.1f} / "
+                   f"{v['latency_ms']['p99']:.1f} ms | |")
+    out += ["", _NOTE]
+    return "\n".join(out) + "\n"
+
+
+#: Appended to the report: how to read the lateness rows.
+_NOTE = """\
+## Reading the lateness rows
+
+Lateness is the no-op app's wall clock when a trigger's request arrives minus the job's
+planned fire time. It passes through three processes (scheduler → sidecar → app) on a
+2-core machine shared with other work, so its tail is mostly the OS: a process that is
+runnable but not running for a few milliseconds. The p50 is stable from run to run; the
+p99 and max are not. The 100 jobs/s case runs in three rounds so the spread is visible
+in every report; compare several reports before reading much into one p99."""
 
 
 if __name__ == "__main__":
