@@ -47,7 +47,7 @@ def test_scheduler_starts_with_the_spec_flags_once(fakes: Fakes,
     assert flag(argv, "--healthz-port") == str(backend.scheduler_healthz_port)
     assert flag(argv, "--metrics-port") == str(backend.scheduler_metrics_port)
     assert flag(argv, "--etcd-data-dir") == str(backend.state_dir / "scheduler-data")
-    assert (backend.state_dir / "scheduler.pid").is_file()
+    assert (backend.state_dir / "scheduler.json").is_file()
 
 
 def test_default_ports_are_the_spec_ones(tmp_path: Path) -> None:
@@ -76,25 +76,25 @@ def test_one_daprd_per_replica_with_the_dapr_run_flags(fakes: Fakes,
         assert "--enable-app-health-check" in argv
     grpc = {flag(a, "--dapr-grpc-port") for a in runs}
     assert len(grpc) == 3                     # no two replicas share a gRPC port
-    assert sorted(p.name for p in backend.state_dir.glob("daprd-*.pid")) == [
-        "daprd-jobs-lab-0.pid", "daprd-jobs-lab-1.pid", "daprd-jobs-lab-2.pid"]
+    assert sorted(p.name for p in backend.state_dir.glob("daprd-*.json")) == [
+        "daprd-jobs-lab-0.json", "daprd-jobs-lab-1.json", "daprd-jobs-lab-2.json"]
 
 
 def test_undeploy_and_stop_end_every_process(fakes: Fakes, backend: SelfHostedBackend) -> None:
     ports = backend.deploy("jobs-lab", 2, [8000, 8001])
     backend.undeploy("jobs-lab")
     wait_until(lambda: not any(port_accepts(p) for p in ports), timeout=10, what="daprd gone")
-    assert not list(backend.state_dir.glob("daprd-*.pid"))
+    assert not list(backend.state_dir.glob("daprd-*.json"))
     backend.stop()
-    assert not (backend.state_dir / "scheduler.pid").exists()
+    assert not (backend.state_dir / "scheduler.json").exists()
     assert not port_accepts(backend.scheduler_healthz_port)
 
 
 def test_restart_scheduler_starts_a_new_one(fakes: Fakes, backend: SelfHostedBackend) -> None:
     backend.ensure()
-    first = (backend.state_dir / "scheduler.pid").read_text()
+    first = (backend.state_dir / "scheduler.json").read_text()
     backend.restart_scheduler()
-    assert (backend.state_dir / "scheduler.pid").read_text() != first
+    assert (backend.state_dir / "scheduler.json").read_text() != first
     assert len([c for c in fakes.calls("scheduler") if "--version" not in c]) == 2
 
 

@@ -10,7 +10,11 @@ uvicorn in threads, triggers over real HTTP.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +100,67 @@ def make_app() -> FastAPI:
     return app
 
 
+# -- a kernel that gets killed ------------------------------------------------------------------
+#: What a notebook does before its kernel is killed: connect, serve two replicas, then idle.
+#: argv: app id, base Dapr HTTP port, connect() options as JSON, where to write what it served.
+KERNEL = """
+import json, sys, time
+from fastapi import FastAPI
+import jobslab
+app = FastAPI()
+@app.get("/healthz")
+def healthz():
+    return {"ok": True}
+jobslab.connect(**json.loads(sys.argv[3]))
+handle = jobslab.serve(app, app_id=sys.argv[1], replicas=2, dapr_http_port=int(sys.argv[2]))
+with open(sys.argv[4] + ".tmp", "w") as fh:
+    json.dump({"app_ports": [r.app_port for r in handle.replicas]}, fh)
+import os
+os.replace(sys.argv[4] + ".tmp", sys.argv[4])
+time.sleep(600)
+"""
+
+
+def start_kernel(tmp_path: Path, app_id: str, base: int,
+                 options: dict[str, Any] | None = None) -> tuple[subprocess.Popen[bytes], dict]:
+    """Run :data:`KERNEL` (this test's environment: backend, fakes, JOBSLAB_HOME) and wait,
+    with a deadline, until it serves."""
+    served = tmp_path / f"kernel-{app_id}.json"
+    log = tmp_path / f"kernel-{app_id}.log"
+    with log.open("wb") as out:
+        kernel = subprocess.Popen(
+            [sys.executable, "-c", KERNEL, app_id, str(base), json.dumps(options or {}),
+             str(served)], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while not served.exists():
+        if kernel.poll() is not None or time.monotonic() > deadline:
+            kernel.kill()
+            kernel.wait(10)
+            pytest.fail(f"the kernel did not serve: {log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+    return kernel, json.loads(served.read_text())
+
+
+def kill_kernel(kernel: subprocess.Popen[bytes], guards: list[int], *,
+                guards_too: bool) -> list[int]:
+    """SIGKILL ``kernel``. With ``guards_too`` also its guards — frozen first, so that none
+    can stop what it runs — which leaves their children orphaned, holding ports. Returns the
+    pids of those children."""
+    children = [c.pid for g in guards for c in psutil.Process(g).children()]
+    assert len(children) == len(guards)
+    if guards_too:
+        os.kill(kernel.pid, signal.SIGSTOP)  # no watchdog may restart anything meanwhile
+        for pid in guards:
+            os.kill(pid, signal.SIGKILL)
+    kernel.kill()
+    kernel.wait(10)
+    return children
+
+
+def guard_pids(pid_dir: Path, pattern: str) -> list[int]:
+    return [pid_of(p) for p in sorted(pid_dir.glob(pattern))]
+
+
 class Fakes:
     def __init__(self, record: Path) -> None:
         self.record = record
@@ -175,25 +240,25 @@ def test_serve_two_replicas_on_selfhosted_end_to_end(selfhosted: Fakes, ports: d
         jobs.list_jobs(port=handle.dapr_http_port)
 
     # the scheduler can be restarted here; the sidecars reconnect and delivery goes on
-    old_pid = int((state_of(handle) / "scheduler.pid").read_text())
+    old_pid = pid_of(state_of(handle) / "scheduler.json")
     assert handle.supports_scheduler_restart
     handle.restart_scheduler()
-    assert int((state_of(handle) / "scheduler.pid").read_text()) != old_pid
+    assert pid_of(state_of(handle) / "scheduler.json") != old_pid
     assert not pid_alive(old_pid)
     jobs.schedule("after", due_time="1s", port=handle.dapr_http_port)
     handle.wait_for(1, job="after", timeout=30)
 
-    pids = [int(p.read_text()) for p in state_of(handle).glob("daprd-sh-lab-*.pid")]
+    pids = [pid_of(p) for p in state_of(handle).glob("daprd-sh-lab-*.json")]
     assert len(pids) == 2
     handle.stop()
     for pid in pids:
         until(lambda pid=pid: not pid_alive(pid), 10, f"daprd {pid} stopped")
-    assert not list(state_of(handle).glob("daprd-*.pid"))
+    assert not list(state_of(handle).glob("daprd-*.json"))
     for port in (base, base + 1, *(r.app_port for r in handle.replicas)):
         until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
 
     # the scheduler outlives the handle (like `jobslab up`); stopping it leaves nothing
-    sched_pid = int((state_of(handle) / "scheduler.pid").read_text())
+    sched_pid = pid_of(state_of(handle) / "scheduler.json")
     children = [c.pid for c in psutil.Process(sched_pid).children(recursive=True)]
     handle.backend.impl.stop()  # type: ignore[attr-defined]
     for pid in (sched_pid, *children):
@@ -206,13 +271,13 @@ def test_replica_stop_and_start_restarts_only_its_daprd(selfhosted: Fakes,
     jobslab.connect(scheduler_healthz_port=healthz_port, scheduler_metrics_port=metrics_port)
     handle = jobslab.serve(make_app(), app_id="sh-two", replicas=2,
                            dapr_http_port=ports["dapr_http_port"])
-    kept = int((state_of(handle) / "daprd-sh-two-0.pid").read_text())
+    kept = pid_of(state_of(handle) / "daprd-sh-two-0.json")
     handle.replicas[1].stop()
     assert not handle.replicas[1].running and handle.replicas[0].running
-    assert not (state_of(handle) / "daprd-sh-two-1.pid").exists()
+    assert not (state_of(handle) / "daprd-sh-two-1.json").exists()
     handle.replicas[1].start()
     assert handle.replicas[1].running
-    assert int((state_of(handle) / "daprd-sh-two-0.pid").read_text()) == kept
+    assert pid_of(state_of(handle) / "daprd-sh-two-0.json") == kept
     url = f"http://127.0.0.1:{handle.replicas[1].dapr_http_port}/v1.0/healthz"
     assert httpx.get(url).status_code == 204
     assert len(selfhosted.calls("daprd")) == 3
@@ -231,3 +296,42 @@ def test_missing_binaries_say_to_run_dapr_init_slim(tmp_path: Path,
 
 def state_of(handle: Any) -> Path:
     return Path(handle.backend.impl.state_dir)
+
+
+def pid_of(pidfile: Path) -> int:
+    return int(json.loads(pidfile.read_text())["pid"])
+
+
+@pytest.mark.parametrize("guards_too", [False, True], ids=["kernel-killed", "guards-killed-too"])
+def test_a_killed_kernels_daprds_are_stopped_by_the_next_connect(
+        selfhosted: Fakes, ports: dict[str, int], tmp_path: Path, until: Any,
+        guards_too: bool) -> None:
+    """A kernel SIGKILLed: its guards stop their daprd at once; should the guards die too,
+    the orphaned daprds hold their ports until the next connect() stops them (pidfiles)."""
+    healthz_port, metrics_port = _ports.free_ports(2)
+    options = {"scheduler_healthz_port": healthz_port, "scheduler_metrics_port": metrics_port}
+    base = ports["dapr_http_port"]
+    kernel, served = start_kernel(tmp_path, "killed", base, options)
+    state = Path(os.environ["JOBSLAB_HOME"]) / "selfhosted"
+    guards = guard_pids(state, "daprd-killed-*.json")
+    assert len(guards) == 2
+    orphans = kill_kernel(kernel, guards, guards_too=guards_too)
+    if guards_too:  # the leak this guards against: the ports stay taken...
+        time.sleep(0.5)
+        assert all(pid_alive(pid) for pid in orphans)
+        assert not _ports.can_bind(base) and not _ports.can_bind(base + 1)
+    else:           # ...whereas a guard alone stops its daprd when the kernel dies
+        for pid in orphans:
+            until(lambda pid=pid: not pid_alive(pid), 15, f"daprd {pid} stopped by its guard")
+    assert len(list(state.glob("daprd-killed-*.json"))) == 2  # nobody cleaned up yet
+
+    jobslab.connect(**options)
+    for pid in orphans:
+        until(lambda pid=pid: not pid_alive(pid), 15, f"daprd {pid} stopped")
+    assert not list(state.glob("daprd-*.json"))
+    for port in (base, base + 1, *served["app_ports"]):
+        until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
+    # and the next notebook serves on the same ports straight away
+    handle = jobslab.serve(make_app(), app_id="killed", replicas=2, dapr_http_port=base)
+    assert all(r.running for r in handle.replicas)
+    handle.stop()

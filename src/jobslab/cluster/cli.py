@@ -7,11 +7,13 @@ import json
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
+from .. import paths
 from . import pins
 from .kind import KindCluster
-from .manifests import deployment_name
-from .portforward import PortForward, PortForwardManager
+from .manifests import app_selector, deployment_name
+from .portforward import PortForward, PortForwardManager, cleanup_stale, recorded
 from .progress import ICONS, Progress
 from .runner import ClusterError, Runner
 
@@ -34,10 +36,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     verb("status", "show the cluster, the Dapr release and the handler replicas"
          ).set_defaults(func=_status)
     fwd = verb("forward", "port-forward each replica's sidecar to 127.0.0.1 until Ctrl-C, "
-               "restarting forwards that die")
-    fwd.add_argument("--app-id", required=True)
+               "restarting forwards that die; --stop stops forwards left by dead kernels")
+    fwd.add_argument("--app-id", help="the app whose replicas to forward (not with --stop)")
     fwd.add_argument("--dapr-http-port", type=int, default=pins.SIDECAR_HTTP_PORT,
                      help="local port of replica 0; replica i gets this + i (default 3500)")
+    fwd.add_argument("--stop", action="store_true",
+                     help="stop the port-forwards recorded in the state dir whose kernel (or "
+                     "terminal) is gone, and list those still in use")
+    fwd.add_argument("--state-dir", default=None,
+                     help="pidfiles and logs (default $JOBSLAB_HOME, else .jobslab/)")
     fwd.set_defaults(func=_forward)
     cluster.set_defaults(func=lambda _args: cluster.print_help() or 2)
 
@@ -85,14 +92,21 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _forward(args: argparse.Namespace) -> int:
+    pid_dir = paths.state_dir(args.state_dir) / "kind"
+    if args.stop:
+        return _stop_forwards(pid_dir)
+    if not args.app_id:
+        print(f"{ICONS['fail']}  say which app to forward (--app-id ID), or pass --stop",
+              file=sys.stderr)
+        return 2
+    cleanup_stale(pid_dir)
     runner = Runner()
     cluster = KindCluster(args.name, runner=runner, progress=Progress(print))
     manager = PortForwardManager(runner)
     try:
         result = runner.run(cluster.kubectl(
             "get", "deployments", "--namespace", pins.APP_NAMESPACE, "--output", "json",
-            "--selector", f"app.kubernetes.io/instance={args.app_id},"
-            "app.kubernetes.io/managed-by=jobslab"), timeout=60, what="listing replicas")
+            "--selector", app_selector(args.app_id)), timeout=60, what="listing replicas")
         names = {i["metadata"]["name"] for i in json.loads(result.stdout).get("items", [])}
         replicas = sum(1 for i in range(len(names)) if deployment_name(args.app_id, i) in names)
         if not replicas:
@@ -100,9 +114,11 @@ def _forward(args: argparse.Namespace) -> int:
                   "deploy them with jobslab.serve(...) first", file=sys.stderr)
             return 1
         for i in range(replicas):
+            port = args.dapr_http_port + i
             fwd = manager.add(PortForward(
-                runner, f"deployment/{deployment_name(args.app_id, i)}",
-                args.dapr_http_port + i, context=cluster.context))
+                runner, f"deployment/{deployment_name(args.app_id, i)}", port,
+                context=cluster.context, log_path=pid_dir / f"port-forward-{port}.log",
+                pid_dir=pid_dir))
             print(f"{ICONS['ok']}  replica {i}: http://127.0.0.1:{fwd.local_port} -> "
                   f"{fwd.target}:{fwd.remote_port}")
         print(f"{ICONS['info']}  forwarding until Ctrl-C (forwards that die are restarted)")
@@ -113,4 +129,19 @@ def _forward(args: argparse.Namespace) -> int:
         pass
     finally:
         manager.stop()
+    return 0
+
+
+def _stop_forwards(pid_dir: Path) -> int:
+    freed = cleanup_stale(pid_dir) if pid_dir.is_dir() else []
+    for port in freed:
+        print(f"{ICONS['ok']}  stopped the port-forward on 127.0.0.1:{port} "
+              "(its kernel is gone)")
+    live = recorded(pid_dir) if pid_dir.is_dir() else []
+    for info in live:
+        print(f"{ICONS['info']}  127.0.0.1:{info.get('local_port')} -> {info.get('target')} "
+              f"belongs to a running kernel or terminal (pid {info.get('owner_pid')}); stop "
+              "it there (`handle.stop()`, Ctrl-C) or restart that kernel")
+    if not freed and not live:
+        print(f"{ICONS['info']}  no port-forwards recorded in {paths.display_path(pid_dir)}")
     return 0

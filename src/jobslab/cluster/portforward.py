@@ -3,11 +3,18 @@
 A port-forward dies when its pod is replaced (spec §2.1). The :class:`PortForwardManager`
 checks its forwards every ``interval`` seconds from a daemon thread and restarts any that
 exited; ``deploy/<name>`` then resolves to the new pod.
+
+Kernel hygiene (anchors §3.2), as for the local sidecars: each ``kubectl port-forward`` runs
+under :mod:`jobslab.hosting._guard` in a process group of its own — "Interrupt kernel" leaves
+it running, the end of the kernel stops it — and, given a ``pid_dir``, is recorded in
+``<pid_dir>/port-forward-<port>.json``. :func:`cleanup_stale` (run by ``jobslab.connect()``
+on kind and by ``jobslab cluster forward --stop``) stops those whose kernel is gone.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import threading
 import time
@@ -33,6 +40,7 @@ class PortForward:
         context: str | None = None,
         namespace: str = pins.APP_NAMESPACE,
         log_path: Path | None = None,
+        pid_dir: Path | None = None,
         ready_timeout: float = 30.0,
     ) -> None:
         self.runner = runner
@@ -42,6 +50,7 @@ class PortForward:
         self.context = context
         self.namespace = namespace
         self.log_path = log_path
+        self.pid_dir = pid_dir
         self.ready_timeout = ready_timeout
         self.restarts = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -62,27 +71,44 @@ class PortForward:
             return self.log_path.read_text(errors="replace")
         return ""
 
+    @property
+    def pidfile(self) -> Path | None:
+        return pidfile(self.pid_dir, self.local_port) if self.pid_dir else None
+
     def start(self) -> None:
         """Start the process and wait (with a deadline) until the local port accepts."""
         if self.alive:
             return
         if port_accepts(self.local_port):
+            self._free_port_of_leftover()
+        if port_accepts(self.local_port):
             raise ClusterError(
-                f"port {self.local_port} on 127.0.0.1 is already in use, so the sidecar of "
-                f"{self.target} cannot be forwarded there.\n  What to do: stop what listens "
-                f"there (`lsof -i :{self.local_port}`), or choose another Dapr HTTP port."
+                f"port {self.local_port} on 127.0.0.1 is already in use ({self._holder()}), so "
+                f"the sidecar of {self.target} cannot be forwarded there.\n  What to do: stop "
+                f"what listens there (`lsof -i :{self.local_port}`), or choose another Dapr "
+                "HTTP port."
             )
         self._close_log()
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("wb")
         self.proc = self.runner.popen(
-            self.argv, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            self.argv, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            guarded=True)
+        if self.pidfile is not None:
+            from ..hosting import _guard
+
+            _guard.write_pidfile(self.pidfile, self.proc.pid, target=self.target,
+                                 context=self.context, namespace=self.namespace,
+                                 local_port=self.local_port, remote_port=self.remote_port,
+                                 log=str(self.log_path or ""))
         deadline = time.monotonic() + self.ready_timeout
         while not port_accepts(self.local_port):
             if self.proc.poll() is not None:
+                code = self.proc.returncode
+                self.stop()
                 raise ClusterError(
-                    f"`kubectl port-forward {self.target}` exited with {self.proc.returncode} "
+                    f"`kubectl port-forward {self.target}` exited with {code} "
                     f"before 127.0.0.1:{self.local_port} accepted connections.\n"
                     f"{tail(self._output())}\n  What to do: check the pod runs "
                     f"(`kubectl --context {self.context} get pods`), see "
@@ -99,21 +125,79 @@ class PortForward:
         log.info("forwarding 127.0.0.1:%d -> %s:%d", self.local_port, self.target,
                  self.remote_port)
 
+    def _free_port_of_leftover(self) -> None:
+        """Stop the recorded forward on this port if its kernel is gone or is this process
+        (a leftover of an earlier backend object); leave another live kernel's alone."""
+        if self.pidfile is None:
+            return
+        from ..hosting import _guard
+
+        info = _guard.holder(self.pidfile)
+        if info is None:
+            return
+        if info.get("owner_pid") == os.getpid() or not _guard.owner_alive(info):
+            log.info("stopping the leftover port-forward on %d (%s)", self.local_port,
+                     info.get("target"))
+            _guard.stop_group(info)
+            _guard.remove_pidfile(self.pidfile, info["pid"])
+            _wait_closed(self.local_port, 5.0)
+
+    def _holder(self) -> str:
+        info = None
+        if self.pidfile is not None:
+            from ..hosting import _guard
+
+            info = _guard.holder(self.pidfile)
+        if info is not None:
+            return (f"by the port-forward of {info.get('target')} that another kernel "
+                    f"(pid {info.get('owner_pid')}) started; stop it there (`handle.stop()`)")
+        return "not by a port-forward of this state dir"
+
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        if proc is not None:
+            from ..hosting import _guard
+
+            _guard.stop_group({"pid": proc.pid}, process=proc, timeout=5.0)
+            if self.pidfile is not None:
+                _guard.remove_pidfile(self.pidfile, proc.pid)
         self._close_log()
 
     def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def pidfile(pid_dir: Path, local_port: int) -> Path:
+    """Where the forward to ``127.0.0.1:<local_port>`` is recorded."""
+    return pid_dir / f"port-forward-{local_port}.json"
+
+
+def cleanup_stale(pid_dir: Path) -> list[int]:
+    """Stop the port-forwards recorded in ``pid_dir`` whose kernel is gone (killed, or its
+    guard killed outright); return the local ports they held, now free."""
+    from ..hosting import _guard
+
+    freed = [int(info.get("local_port", 0))
+             for info in _guard.cleanup_stale(pid_dir, "port-forward-*.json")]
+    for port in freed:
+        _wait_closed(port, 5.0)
+    return freed
+
+
+def recorded(pid_dir: Path) -> list[dict[str, Any]]:
+    """The running port-forwards recorded in ``pid_dir`` (each with ``owner_pid``)."""
+    from ..hosting import _guard
+
+    found = (_guard.holder(p) for p in sorted(pid_dir.glob("port-forward-*.json")))
+    return [info for info in found if info is not None]
+
+
+def _wait_closed(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while port_accepts(port) and time.monotonic() < deadline:
+        time.sleep(0.05)  # poll interval of the deadline-bound wait above
 
 
 class PortForwardManager:

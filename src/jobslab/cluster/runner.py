@@ -152,10 +152,21 @@ class Runner:
         stdout: IO[Any] | int | None = subprocess.DEVNULL,
         stderr: IO[Any] | int | None = subprocess.STDOUT,
         new_session: bool = False,
+        guarded: bool = False,
     ) -> subprocess.Popen[bytes]:
-        """Start ``argv`` in the background (port-forwards, daprd, the scheduler)."""
+        """Start ``argv`` in the background (port-forwards, daprd, the scheduler).
+
+        ``new_session``: it outlives this process (the self-hosted scheduler). ``guarded``:
+        it runs under :mod:`jobslab.hosting._guard`, in a process group of its own — a
+        notebook's "Interrupt kernel" leaves it alone, the end of this process stops it;
+        the Popen is the guard's, whose pid is the group's (``os.killpg`` stops both).
+        """
         resolved = self._resolve(argv)
         log.debug("start: %s", describe(argv))
+        if guarded:
+            from ..hosting import _guard
+
+            return _guard.spawn(resolved, stdout=stdout, env=self._env, cwd=self.cwd)
         return subprocess.Popen(
             resolved,
             stdin=subprocess.DEVNULL,

@@ -5,14 +5,17 @@
 scheduler itself — loopback only, with health and metrics ports clear of app ports, its etcd
 data in the state dir — and one ``daprd`` per handler replica, all with pidfiles and logs in
 ``<state dir>/selfhosted/``.
+
+The scheduler outlives the kernel (like ``jobslab up``'s). Each ``daprd`` runs under
+:mod:`jobslab.hosting._guard`, as the local stand-in's sidecars do: "Interrupt kernel" leaves
+it running, the end of the kernel stops it, and :meth:`SelfHostedBackend.ensure` (so the next
+``jobslab.connect()``) stops any whose kernel is gone, from their pidfiles.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -24,7 +27,7 @@ from pathlib import Path
 from .. import paths
 from ..cluster import pins
 from ..cluster.runner import ClusterError, Runner, tail
-from ..local.processes import pid_alive as _pid_alive
+from ..hosting import _guard
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class SelfHostedBackend:
       at a time (``jobslab.serve``'s ``handle.replicas[i].stop()`` and ``.start()``).
     - ``resources_path`` — when set, daprd loads components from there instead of the empty
       ``<state dir>/selfhosted/components``.
+    - :meth:`cleanup_stale` — stop the ``daprd``s whose kernel is gone (run by :meth:`ensure`).
     """
 
     name = "selfhosted"
@@ -133,26 +137,26 @@ class SelfHostedBackend:
 
     # ---- processes ---------------------------------------------------------------------
     def _pidfile(self, key: str) -> Path:
-        return self.state_dir / f"{key}.pid"
+        return self.state_dir / f"{key}.json"
 
     def _running(self, key: str) -> int | None:
-        pidfile = self._pidfile(key)
-        try:
-            pid = int(pidfile.read_text().strip())
-        except (OSError, ValueError):
+        info = _guard.read_pidfile(self._pidfile(key))
+        if info is None:
             return None
         proc = self._procs.get(key)
-        if proc is not None and proc.pid == pid:
-            return pid if proc.poll() is None else None
-        return pid if _pid_alive(pid) else None
+        if proc is not None and proc.pid == info["pid"]:
+            return proc.pid if proc.poll() is None else None
+        return info["pid"] if _guard.same_process(info["pid"], info.get("create_time")) else None
 
-    def _start(self, key: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def _start(self, key: str, argv: list[str], *, guarded: bool) -> subprocess.Popen[bytes]:
+        """Start ``argv`` with its log and pidfile; ``guarded``: it ends with this process
+        (daprd), else it outlives it in a session of its own (the scheduler)."""
         logfile = self.state_dir / f"{key}.log"
         with logfile.open("wb") as out:
             proc = self.runner.popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                     new_session=True)
+                                     new_session=not guarded, guarded=guarded)
         self._procs[key] = proc
-        self._pidfile(key).write_text(f"{proc.pid}\n")
+        _guard.write_pidfile(self._pidfile(key), proc.pid, key=key, log=str(logfile))
         log.info("started %s (pid %d), log %s", key, proc.pid, logfile)
         return proc
 
@@ -162,7 +166,7 @@ class SelfHostedBackend:
         logfile = self.state_dir / f"{key}.log"
         while _http_status(url) not in ok:
             if proc.poll() is not None:
-                self._pidfile(key).unlink(missing_ok=True)
+                self._stop(key)
                 raise ClusterError(
                     f"{key} exited with {proc.returncode} before it was healthy.\n"
                     f"{tail(logfile.read_text(errors='replace'))}\n"
@@ -177,22 +181,26 @@ class SelfHostedBackend:
             time.sleep(0.05)  # poll interval of the deadline-bound wait above
 
     def _stop(self, key: str, timeout: float = 10.0) -> None:
+        """Stop ``key``'s process group (daprd and its guard; the scheduler's session)."""
         pid = self._running(key)
         proc = self._procs.pop(key, None)
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while (proc.poll() is None) if proc is not None else _pid_alive(pid):
-                if time.monotonic() >= deadline:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                    break
-                time.sleep(0.05)  # poll interval of the deadline-bound wait above
-            if proc is not None:
-                proc.wait(timeout=5)
+            info = _guard.read_pidfile(self._pidfile(key)) or {"pid": pid}
+            _guard.stop_group(info, process=proc if proc is not None and proc.pid == pid
+                              else None, timeout=timeout)
             log.info("stopped %s (pid %d)", key, pid)
+        elif proc is not None:
+            proc.wait(timeout=5)  # it exited by itself: reap it
         self._pidfile(key).unlink(missing_ok=True)
+
+    def cleanup_stale(self) -> list[str]:
+        """Stop the ``daprd``s recorded in the state dir whose kernel is gone (killed or
+        restarted); return their names (``daprd-<app-id>-<replica>``)."""
+        cleaned = [str(info.get("key", "")) for info in
+                   _guard.cleanup_stale(self.state_dir, "daprd-*.json")]
+        if cleaned:
+            log.info("stopped daprd left by a finished kernel: %s", ", ".join(cleaned))
+        return cleaned
 
     # ---- scheduler ---------------------------------------------------------------------
     def scheduler_argv(self) -> list[str]:
@@ -211,13 +219,15 @@ class SelfHostedBackend:
         return f"http://127.0.0.1:{self.scheduler_healthz_port}/healthz"
 
     def ensure(self) -> None:
-        """Find the binaries and start the scheduler if it is not running (idempotent)."""
+        """Stop daprds left by a kernel that is gone; find the binaries and start the
+        scheduler if it is not running (idempotent)."""
+        self.cleanup_stale()
         self.binary("daprd")
         self._check_version()
         if self._running("scheduler") and _http_status(self._healthz_url()) == 200:
             return
         self._stop("scheduler")
-        proc = self._start("scheduler", self.scheduler_argv())
+        proc = self._start("scheduler", self.scheduler_argv(), guarded=False)
         self._wait_healthy("scheduler", proc, self._healthz_url(), (200,))
 
     def _check_version(self) -> None:
@@ -267,7 +277,7 @@ class SelfHostedBackend:
     def _start_replica(self, app_id: str, replica: int, app_port: int) -> int:
         key = f"daprd-{app_id}-{replica}"
         port = self.base_http_port + replica
-        proc = self._start(key, self.daprd_argv(app_id, replica, app_port))
+        proc = self._start(key, self.daprd_argv(app_id, replica, app_port), guarded=True)
         self._wait_healthy(key, proc, f"http://127.0.0.1:{port}/v1.0/healthz/outbound",
                            (200, 204))
         self._ports.setdefault(app_id, {})[replica] = port
@@ -298,13 +308,13 @@ class SelfHostedBackend:
     def undeploy(self, app_id: str) -> None:
         """Stop every daprd of ``app_id`` (found by pidfile, also from earlier sessions)."""
         prefix = f"daprd-{app_id}-"
-        for pidfile in sorted(self.state_dir.glob(f"{prefix}*.pid")):
+        for pidfile in sorted(self.state_dir.glob(f"{prefix}*.json")):
             self._stop(pidfile.stem)
         self._ports.pop(app_id, None)
 
     def close(self) -> None:
         """Stop every daprd this state dir knows of; the scheduler keeps running."""
-        for pidfile in sorted(self.state_dir.glob("daprd-*.pid")):
+        for pidfile in sorted(self.state_dir.glob("daprd-*.json")):
             self._stop(pidfile.stem)
         self._ports.clear()
 
