@@ -4,6 +4,8 @@ host address (§2.3), replica Deployments, rollout, sidecar check, port-forward 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from jobslab.cluster import (
@@ -14,6 +16,7 @@ from jobslab.cluster import (
     PortForwardManager,
 )
 from jobslab.cluster.host import host_address
+from jobslab.cluster.manifests import COMPONENTS_ANNOTATION
 from jobslab.cluster.runner import port_accepts, wait_until
 
 from .conftest import Fakes, free_port_block
@@ -188,3 +191,205 @@ def test_port_forward_that_exits_at_once_reports_its_output(up: Fakes, tmp_path)
                           context=CTX, log_path=tmp_path / "pf.log")
     with pytest.raises(ClusterError, match="pod is not running"):
         forward.start()
+
+
+# ---- components (serve(..., resources_path=...) on kind) -----------------------------------
+CRON = """\
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: {name}
+spec:
+  type: bindings.cron
+  version: v1
+  metadata:
+  - name: schedule
+    value: "@every 1s"
+"""
+SELECTOR = "app.kubernetes.io/instance=jobs-lab,app.kubernetes.io/managed-by=jobslab"
+
+
+def resources(tmp_path, *names: str):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "resources"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.yaml"):
+        old.unlink()
+    for name in names:
+        (folder / f"{name}.yaml").write_text(CRON.format(name=name), encoding="utf-8")
+    return folder
+
+
+def test_components_are_applied_scoped_before_the_deployments_and_deleted_after(
+        up: Fakes, backend: KindBackend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    backend.resources_path = resources(tmp_path, "heartbeat")
+    backend.deploy("jobs-lab", 2, [8000, 8001])
+    applies = up.stdin_of("kubectl", "apply")
+    assert len(applies) == 2
+    [component] = yaml.safe_load_all(applies[0])          # first the component...
+    assert component["kind"] == "Component" and component["scopes"] == ["jobs-lab"]
+    assert component["metadata"]["namespace"] == "default"
+    deployments = list(yaml.safe_load_all(applies[1]))    # ...then the Deployments
+    assert [d["kind"] for d in deployments] == ["Deployment", "Deployment"]
+    marks = {d["spec"]["template"]["metadata"]["annotations"][COMPONENTS_ANNOTATION]
+             for d in deployments}
+    assert len(marks) == 1                                # new components -> new pods
+    verbs = [c[2:4] for c in up.calls("kubectl")]
+    assert verbs.index(["get", "components.dapr.io"]) < verbs.index(["apply", "-f"])
+    assert set(up.state["components"]) == {"heartbeat"}
+
+    backend.undeploy("jobs-lab")
+    deletes = [c for c in up.calls("kubectl") if c[2] == "delete"]
+    assert [c[3] for c in deletes[-2:]] == ["deployments", "components.dapr.io"]
+    assert SELECTOR in deletes[-1]
+    assert up.state["components"] == {} and up.state["deployments"] == {}
+
+
+def test_components_the_app_no_longer_has_are_deleted(
+        up: Fakes, backend: KindBackend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    backend.resources_path = resources(tmp_path, "heartbeat", "nightly")
+    backend.deploy("jobs-lab", 1, [8000])
+    assert set(up.state["components"]) == {"heartbeat", "nightly"}
+    backend.resources_path = resources(tmp_path, "heartbeat")
+    backend.deploy("jobs-lab", 1, [8000])
+    assert set(up.state["components"]) == {"heartbeat"}
+    backend.resources_path = None            # e.g. the cell run again without resources_path
+    backend.deploy("jobs-lab", 1, [8000])
+    assert up.state["components"] == {}
+    delete = [c for c in up.calls("kubectl") if c[2] == "delete"][-1]
+    assert delete[3] == "components.dapr.io" and SELECTOR in delete
+
+
+def test_a_component_of_another_app_is_not_taken_over(
+        up: Fakes, backend: KindBackend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    backend.resources_path = resources(tmp_path, "heartbeat")
+    backend.deploy("other-app", 1, [8000])
+    up.clear_record()
+    with pytest.raises(ClusterError, match="already applied for app 'other-app'") as err:
+        backend.deploy("jobs-lab", 1, [8001])
+    assert "handle.stop()" in str(err.value)
+    assert not up.stdin_of("kubectl", "apply")            # nothing applied
+    assert up.state["components"]["heartbeat"]["doc"]["scopes"] == ["other-app"]
+
+
+def test_a_malformed_component_changes_nothing_in_the_cluster(
+        up: Fakes, backend: KindBackend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = resources(tmp_path, "heartbeat")
+    (folder / "heartbeat.yaml").write_text(CRON.format(name="heartbeat").replace(
+        "@every 1s", "every second"), encoding="utf-8")
+    backend.resources_path = folder
+    with pytest.raises(ClusterError, match=r"heartbeat\.yaml: cron binding 'heartbeat'") as err:
+        backend.deploy("jobs-lab", 1, [8000])
+    assert "What to do: fix the file" in str(err.value)
+    assert up.calls("kubectl") == []
+
+
+def test_a_replica_started_alone_gets_the_components_once(
+        up: Fakes, backend: KindBackend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    backend.resources_path = resources(tmp_path, "heartbeat")
+    backend.deploy("jobs-lab", 2, [8000, 8001])
+    backend.undeploy_replica("jobs-lab", 1)
+    assert set(up.state["components"]) == {"heartbeat"}  # the other replica still uses it
+    up.clear_record()
+    backend.deploy_replica("jobs-lab", 1, 8001)
+    assert [c[2] for c in up.calls("kubectl") if c[2] in ("apply", "get")] == ["apply", "get"]
+    backend.undeploy("jobs-lab")
+    backend.deploy_replica("jobs-lab", 1, 8001)          # all gone: applied again first
+    assert set(up.state["components"]) == {"heartbeat"}
+
+
+# ---- kernel hygiene: guarded port-forwards and their pidfiles --------------------------------
+def _orphan_forward(up: Fakes, pid_dir, port: int, owner: int):  # type: ignore[no-untyped-def]
+    """A `kubectl port-forward` on ``port`` in a process group of its own, recorded in
+    ``pid_dir`` as started by ``owner`` — what a kernel killed with its guard leaves."""
+    import subprocess
+
+    from jobslab.hosting import _guard
+
+    argv = [str(up.bin / "kubectl"), "--context", CTX, "port-forward", "--namespace", "default",
+            "--address", "127.0.0.1", "deployment/jobs-lab-0", f"{port}:3500"]
+    proc = subprocess.Popen(argv, env=up.env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, process_group=0)
+    wait_until(lambda: port_accepts(port), timeout=15, what="the orphan forward listening")
+    pidfile = pid_dir / f"port-forward-{port}.json"
+    _guard.write_pidfile(pidfile, proc.pid, target="deployment/jobs-lab-0", local_port=port)
+    info = json.loads(pidfile.read_text())
+    info.update(owner_pid=owner, owner_create_time=None)
+    pidfile.write_text(json.dumps(info))
+    return proc, pidfile
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_forwards_run_guarded_and_recorded_until_stopped(up: Fakes, backend: KindBackend) -> None:
+    import os
+
+    import psutil
+
+    [port] = backend.deploy("jobs-lab", 1, [8000])
+    pidfile = backend.state_dir / f"port-forward-{port}.json"
+    info = json.loads(pidfile.read_text())
+    assert info["owner_pid"] == os.getpid() and info["target"] == "deployment/jobs-lab-0"
+    guard = psutil.Process(info["pid"])
+    assert os.getpgid(guard.pid) == guard.pid != os.getpgid(0)  # a group of its own
+    assert os.getsid(guard.pid) == os.getsid(0)                 # but not a new session
+    assert "_guard" in " ".join(guard.cmdline())
+    assert [c.cmdline()[-1] for c in guard.children()] == [f"{port}:3500"]
+    backend.undeploy("jobs-lab")
+    assert not pidfile.exists()
+    wait_until(lambda: not guard.is_running() or guard.status() == psutil.STATUS_ZOMBIE,
+               timeout=10, what="the guard gone")
+
+
+def test_ensure_stops_forwards_whose_kernel_is_gone(up: Fakes, backend: KindBackend) -> None:
+    port = free_port_block(1)
+    proc, pidfile = _orphan_forward(up, backend.state_dir, port, owner=_dead_pid())
+    try:
+        backend.ensure()
+        wait_until(lambda: proc.poll() is not None, timeout=10, what="the orphan stopped")
+        assert not port_accepts(port) and not pidfile.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(5)
+
+
+def test_a_forward_of_a_live_kernel_is_left_alone_and_named(
+        up: Fakes, backend: KindBackend) -> None:
+    import os
+
+    port = backend.base_http_port
+    proc, pidfile = _orphan_forward(up, backend.state_dir, port, owner=os.getppid())
+    try:
+        backend.ensure()
+        assert proc.poll() is None and pidfile.exists()   # its kernel (owner) still runs
+        with pytest.raises(ClusterError, match=rf"another kernel \(pid {os.getppid()}\)"):
+            backend.deploy("jobs-lab", 1, [8000])
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+def test_a_leftover_forward_of_this_process_is_replaced(up: Fakes, backend: KindBackend) -> None:
+    import os
+
+    port = backend.base_http_port
+    proc, _ = _orphan_forward(up, backend.state_dir, port, owner=os.getpid())
+    try:
+        assert backend.deploy("jobs-lab", 1, [8000]) == [port]
+        assert proc.wait(10) is not None                  # stopped, then forwarded anew
+        info = json.loads((backend.state_dir / f"port-forward-{port}.json").read_text())
+        assert info["pid"] != proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(5)

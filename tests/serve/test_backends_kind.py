@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ import httpx
 import pytest
 import yaml
 
-# the handler app of the self-hosted tests (tests/serve is on sys.path, as for every module)
-from test_backends_selfhosted import make_app
+# the handler app and the killed kernel of the self-hosted tests (tests/serve is on sys.path,
+# as for every module)
+from test_backends_selfhosted import guard_pids, kill_kernel, make_app, start_kernel
 
 import jobslab
 from jobslab import jobs
@@ -194,3 +196,105 @@ def test_connect_without_a_cluster_says_to_run_cluster_up(kind: Any) -> None:
     kind.update(clusters=[])
     with pytest.raises(ServeError, match="jobslab cluster up"):
         jobslab.connect()
+
+
+@pytest.mark.parametrize("guards_too", [False, True], ids=["kernel-killed", "guards-killed-too"])
+def test_a_killed_kernels_port_forwards_are_stopped_by_the_next_connect(
+        kind: Any, ports: dict[str, int], tmp_path: Path, until: Any, guards_too: bool) -> None:
+    """The issue: after a kernel is killed, orphaned `kubectl port-forward`s kept 3500+i and
+    the next serve() failed with "port in use". Now each forward runs under a guard (which
+    stops it when the kernel dies) and is recorded in a pidfile; should the guards die too,
+    the next connect() stops the orphans."""
+    base = ports["dapr_http_port"]
+    kernel, served = start_kernel(tmp_path, "killed", base)
+    pid_dir = Path(os.environ["JOBSLAB_HOME"]) / "kind"
+    guards = guard_pids(pid_dir, "port-forward-*.json")
+    assert len(guards) == 2
+    forwards = kill_kernel(kernel, guards, guards_too=guards_too)
+    if guards_too:  # the leak of the issue: the ports stay taken...
+        time.sleep(0.5)
+        assert all(pid_alive(pid) for pid in forwards)
+        assert not _ports.can_bind(base) and not _ports.can_bind(base + 1)
+    else:           # ...whereas a guard alone stops its forward when the kernel dies
+        for pid in forwards:
+            until(lambda pid=pid: not pid_alive(pid), 15, f"port-forward {pid} stopped")
+    assert len(list(pid_dir.glob("port-forward-*.json"))) == 2  # nobody cleaned up yet
+
+    jobslab.connect()
+    for pid in forwards:
+        until(lambda pid=pid: not pid_alive(pid), 15, f"port-forward {pid} stopped")
+    assert not list(pid_dir.glob("port-forward-*.json"))
+    for port in (base, base + 1, *served["app_ports"]):
+        until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
+    # the next notebook serves on the same ports (the cluster kept the Deployments)
+    handle = jobslab.serve(make_app(), app_id="killed", replicas=2, dapr_http_port=base)
+    jobs.schedule("after", due_time="1s", port=handle.dapr_http_port)
+    handle.wait_for(1, job="after", timeout=30)
+    handle.stop()
+
+
+def test_jobslab_cluster_forward_stop_cleans_up_from_a_terminal(
+        kind: Any, ports: dict[str, int], tmp_path: Path, until: Any) -> None:
+    base = ports["dapr_http_port"]
+    kernel, _ = start_kernel(tmp_path, "killed", base)
+    pid_dir = Path(os.environ["JOBSLAB_HOME"]) / "kind"
+    forwards = kill_kernel(kernel, guard_pids(pid_dir, "port-forward-*.json"), guards_too=True)
+    assert not _ports.can_bind(base)
+    done = subprocess.run([sys.executable, "-m", "jobslab", "cluster", "forward", "--stop"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"stopped the port-forward on 127.0.0.1:{base} " in done.stdout
+    for pid in forwards:
+        until(lambda pid=pid: not pid_alive(pid), 15, f"port-forward {pid} stopped")
+    assert _ports.can_bind(base) and _ports.can_bind(base + 1)
+    again = subprocess.run([sys.executable, "-m", "jobslab", "cluster", "forward", "--stop"],
+                           capture_output=True, text=True, timeout=60)
+    assert "no port-forwards recorded" in again.stdout
+
+
+def test_cron_binding_fires_on_every_replica_on_kind(
+        kind: Any, ports: dict[str, int], tmp_path: Path, until: Any) -> None:
+    """Contract §8 on kind: serve(resources_path=...) applies the component, scoped to the
+    app, before the Deployments; each sidecar loads it at start and fires it."""
+    resources = tmp_path / "resources"
+    resources.mkdir()
+    (resources / "heartbeat.yaml").write_text(HEARTBEAT, encoding="utf-8")
+    (resources / "other.yaml").write_text(HEARTBEAT.replace("heartbeat", "other-beat"),
+                                          encoding="utf-8")
+    app = make_app()
+
+    @app.post("/heartbeat")
+    async def heartbeat() -> dict[str, bool]:
+        return {"ok": True}
+
+    handle = jobslab.serve(app, app_id="cron-kind", replicas=2,
+                           dapr_http_port=ports["dapr_http_port"], resources_path=resources)
+    # applied scoped to the app, before the Deployments, so every pod loaded it at start
+    docs = applied_docs(kind)
+    assert [d["kind"] for d in docs] == ["Component", "Component", "Deployment", "Deployment"]
+    assert all(d["scopes"] == ["cron-kind"] for d in docs[:2])
+    pods = [d["pod"] for d in kind.state["deployments"].values()]
+    assert [p["components"] for p in pods] == [["heartbeat", "other-beat"]] * 2
+
+    def fired() -> dict[int, int]:
+        frame = handle.triggers
+        return frame[frame["route"] == "/heartbeat"].groupby("replica").size().to_dict()
+
+    until(lambda: min(fired().get(r, 0) for r in (0, 1)) >= 2, 30,
+          "two binding fires on each replica")
+    handle.stop()
+    assert kind.state["components"] == {} and kind.state["deployments"] == {}
+
+
+HEARTBEAT = """\
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: heartbeat
+spec:
+  type: bindings.cron
+  version: v1
+  metadata:
+  - name: schedule
+    value: "@every 1s"
+"""

@@ -7,7 +7,13 @@ port to ``127.0.0.1:<base_http_port + i>``. Notebook code then talks to
 ``http://127.0.0.1:3500`` exactly as on the local backend.
 
 Order matters (spec §2.2): start the handlers first, then :meth:`KindBackend.deploy` — the
-rollout only completes once each sidecar has reached its handler.
+rollout only completes once each sidecar has reached its handler. Components
+(:attr:`KindBackend.resources_path`, e.g. a cron binding) are applied before the Deployments,
+because a sidecar loads its components when it starts.
+
+Kernel hygiene: the port-forwards are recorded in ``<state dir>/kind/port-forward-<port>.json``
+and run under a guard that dies with the kernel; :meth:`KindBackend.ensure` (so
+``jobslab.connect()``) stops any whose kernel is gone (see :mod:`.portforward`).
 """
 
 from __future__ import annotations
@@ -16,12 +22,21 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .. import paths
 from . import pins
 from .kind import KindCluster
-from .manifests import deployment_name, render_replicas, to_yaml
-from .portforward import PortForward, PortForwardManager
+from .manifests import (
+    COMPONENT_RESOURCE,
+    app_selector,
+    deployment_name,
+    digest,
+    render_components,
+    render_replicas,
+    to_yaml,
+)
+from .portforward import PortForward, PortForwardManager, cleanup_stale
 from .runner import ClusterError, Runner
 
 log = logging.getLogger(__name__)
@@ -46,6 +61,8 @@ class KindBackend:
     - :meth:`undeploy` ``(app_id)``, :meth:`close` (stop every port-forward).
     - :meth:`deploy_replica` / :meth:`undeploy_replica` / :meth:`replica_alive` — one replica
       at a time (``jobslab.serve``'s ``handle.replicas[i].stop()`` and ``.start()``).
+    - ``resources_path`` — when set, the ``kind: Component`` documents there are applied,
+      scoped to the app, before its Deployments, and deleted by :meth:`undeploy`.
     """
 
     name = "kind"
@@ -73,6 +90,8 @@ class KindBackend:
         self._host: str | None = None
         self._ensured = False
         self._ports: dict[str, dict[int, int]] = {}  # app id -> replica -> local port
+        self.resources_path: Path | None = None
+        self._components: dict[str, str] = {}  # app id -> digest of the components applied
 
     @property
     def state_dir(self) -> Path:
@@ -82,7 +101,9 @@ class KindBackend:
 
     # ---- lifecycle ---------------------------------------------------------------------
     def ensure(self) -> None:
-        """Check the cluster, the Dapr release and the sidecar injector are ready."""
+        """Stop port-forwards left by a kernel that is gone; check the cluster, the Dapr
+        release and the sidecar injector are ready."""
+        self.cleanup_stale_forwards()
         if self._ensured:
             return
         if self.runner.which("kubectl") is None or self.runner.which("kind") is None:
@@ -100,6 +121,14 @@ class KindBackend:
                                  "--namespace", pins.HELM_NAMESPACE, "--timeout=60s"),
             timeout=90, what="checking the Dapr sidecar injector", fix=UP_HINT)
         self._ensured = True
+
+    def cleanup_stale_forwards(self) -> list[int]:
+        """Stop the port-forwards recorded in the state dir whose kernel is gone (killed, or
+        restarted); return the local ports now free."""
+        freed = cleanup_stale(self.state_dir)
+        if freed:
+            log.info("stopped port-forwards left by a finished kernel on ports %s", freed)
+        return freed
 
     def host_address(self) -> str:
         """The host's IP as pods see it (cached; see :mod:`jobslab.cluster.host`)."""
@@ -119,8 +148,11 @@ class KindBackend:
         """
         if replicas != len(app_ports):
             raise ValueError(f"{replicas} replicas need {replicas} app ports, got {app_ports}")
+        components = self._render_components(app_id)
         self.ensure()
-        objects = render_replicas(app_id, list(app_ports), self.host_address())
+        objects = render_replicas(app_id, list(app_ports), self.host_address(),
+                                  components_digest=digest(components) if components else None)
+        self._apply_components(app_id, components)
         self.runner.run(
             self.cluster.kubectl("apply", "-f", "-"), input=to_yaml(objects), timeout=120,
             what=f"applying the Deployments of {app_id}",
@@ -139,8 +171,71 @@ class KindBackend:
         port = self.base_http_port + replica
         self.forwards.add(PortForward(
             self.runner, f"deployment/{deployment_name(app_id, replica)}", port,
-            context=self.cluster.context, log_path=self.state_dir / f"port-forward-{port}.log"))
+            context=self.cluster.context, log_path=self.state_dir / f"port-forward-{port}.log",
+            pid_dir=self.state_dir))
         return port
+
+    # ---- components ----------------------------------------------------------------------
+    def _render_components(self, app_id: str) -> list[dict[str, Any]]:
+        if self.resources_path is None:
+            return []
+        try:
+            return render_components(self.resources_path, app_id)
+        except ValueError as exc:
+            raise ClusterError(
+                f"the components in {self.resources_path} cannot be applied: {exc}.\n  What "
+                "to do: fix the file (a `kind: Component` with metadata.name, spec.type, "
+                "spec.version and spec.metadata; a cron binding needs a valid `schedule`) and "
+                "run the cell again.") from exc
+
+    def _managed_components(self) -> dict[str, str]:
+        """Components jobslab applied in the app namespace: name -> app id."""
+        result = self.runner.run(
+            self.cluster.kubectl("get", COMPONENT_RESOURCE, "--namespace", pins.APP_NAMESPACE,
+                                 "--output", "json", "--selector",
+                                 "app.kubernetes.io/managed-by=jobslab"),
+            timeout=60, what="listing the Dapr components jobslab applied")
+        return {i["metadata"]["name"]:
+                i["metadata"].get("labels", {}).get("app.kubernetes.io/instance", "")
+                for i in json.loads(result.stdout or "{}").get("items", [])}
+
+    def _apply_components(self, app_id: str, components: list[dict[str, Any]]) -> None:
+        """Apply ``app_id``'s components (before its Deployments: sidecars load components
+        when they start) and delete those it had before but no longer has."""
+        if not components:
+            self._delete_components(app_id)  # e.g. left by a kernel that was killed
+            return
+        names = [str(c["metadata"]["name"]) for c in components]
+        existing = self._managed_components()
+        taken = {n: existing[n] for n in names if existing.get(n, app_id) != app_id}
+        if taken:
+            name, owner = next(iter(taken.items()))
+            raise ClusterError(
+                f"the Dapr component {name!r} is already applied for app {owner!r} in cluster "
+                f"{self.cluster.name}.\n  What to do: stop that app's handle "
+                f"(`handle.stop()`); if no notebook serves {owner!r} any more, delete it "
+                f"(`kubectl --context {self.cluster.context} delete {COMPONENT_RESOURCE} "
+                f"{name}`); or give your component another metadata.name in "
+                f"{self.resources_path}.")
+        self.runner.run(
+            self.cluster.kubectl("apply", "-f", "-"), input=to_yaml(components), timeout=120,
+            what=f"applying the Dapr components of {app_id}",
+            fix=f"check Dapr is installed (`kubectl --context {self.cluster.context} get crd "
+                f"{COMPONENT_RESOURCE}`); if not, run `jobslab cluster up`")
+        self._components[app_id] = digest(components)
+        stale = sorted(n for n, owner in existing.items() if owner == app_id and n not in names)
+        if stale:
+            self.runner.run(
+                self.cluster.kubectl("delete", COMPONENT_RESOURCE, "--namespace",
+                                     pins.APP_NAMESPACE, "--ignore-not-found", *stale),
+                timeout=120, what=f"removing Dapr components {app_id} no longer has")
+
+    def _delete_components(self, app_id: str) -> None:
+        self.runner.run(
+            self.cluster.kubectl("delete", COMPONENT_RESOURCE, "--namespace", pins.APP_NAMESPACE,
+                                 "--ignore-not-found", "--selector", app_selector(app_id)),
+            timeout=120, what=f"deleting the Dapr components of {app_id}")
+        self._components.pop(app_id, None)
 
     def deploy_replica(self, app_id: str, replica: int, app_port: int) -> int:
         """(Re)deploy replica ``replica`` of ``app_id`` alone; return its local sidecar port.
@@ -148,8 +243,12 @@ class KindBackend:
         For a replica stopped with :meth:`undeploy_replica` and started again: the other
         replicas' Deployments and port-forwards are left alone.
         """
+        components = self._render_components(app_id)
         self.ensure()
-        [obj] = render_replicas(app_id, [app_port], self.host_address(), first_replica=replica)
+        if components and self._components.get(app_id) != digest(components):
+            self._apply_components(app_id, components)  # not there yet (or changed)
+        [obj] = render_replicas(app_id, [app_port], self.host_address(), first_replica=replica,
+                                components_digest=digest(components) if components else None)
         self.runner.run(
             self.cluster.kubectl("apply", "-f", "-"), input=to_yaml([obj]), timeout=120,
             what=f"applying replica {replica} of {app_id}",
@@ -179,8 +278,7 @@ class KindBackend:
         result = self.runner.run(
             self.cluster.kubectl(
                 "get", "deployments", "--namespace", pins.APP_NAMESPACE, "--output", "json",
-                "--selector", f"app.kubernetes.io/instance={app_id},"
-                "app.kubernetes.io/managed-by=jobslab"),
+                "--selector", app_selector(app_id)),
             timeout=60, what=f"listing the Deployments of {app_id}")
         return [i["metadata"]["name"] for i in json.loads(result.stdout or "{}").get("items", [])]
 
@@ -234,15 +332,17 @@ class KindBackend:
         return "daprd" in names
 
     def undeploy(self, app_id: str) -> None:
-        """Stop the port-forwards of ``app_id`` and delete its Deployments."""
+        """Stop the port-forwards of ``app_id``, delete its Deployments, then the components
+        this backend applied for it."""
         for port in self._ports.pop(app_id, {}).values():
             self.forwards.remove(port)
         self.runner.run(
             self.cluster.kubectl(
                 "delete", "deployments", "--namespace", pins.APP_NAMESPACE, "--ignore-not-found",
-                "--selector", f"app.kubernetes.io/instance={app_id},"
-                "app.kubernetes.io/managed-by=jobslab"),
+                "--selector", app_selector(app_id)),
             timeout=120, what=f"deleting the Deployments of {app_id}")
+        if app_id in self._components:
+            self._delete_components(app_id)
 
     def sidecar_ports(self, app_id: str) -> list[int]:
         """Local ports of ``app_id``'s sidecars (after :meth:`deploy`)."""

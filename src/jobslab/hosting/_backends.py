@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import signal
@@ -33,7 +32,7 @@ import httpx
 import psutil
 
 from .. import paths
-from . import _ports
+from . import _guard, _ports
 from ._server import PortInUseError, ServeError
 
 if TYPE_CHECKING:
@@ -273,9 +272,9 @@ class LocalBackend:
     def _spawn(self, app_id: str, replica: int, app_port: int, dapr_port: int,
                resources_path: str | None) -> Sidecar:
         pidfile = self.pid_dir / f"sidecar-{dapr_port}.json"
-        stale = _read(pidfile)
-        if stale and _owner_alive(stale) and stale.get("owner_pid") == os.getpid():
-            _kill_group(stale)  # our own leftover on this port: replace it
+        stale = _guard.read_pidfile(pidfile)
+        if stale and stale.get("owner_pid") == os.getpid() and _guard.owner_alive(stale):
+            _guard.stop_group(stale)  # our own leftover on this port: replace it
         if not _ports.can_bind(dapr_port):
             raise PortInUseError(
                 dapr_port, f"sidecar for replica {replica} of {app_id!r}",
@@ -289,102 +288,37 @@ class LocalBackend:
                "--state-dir", str(self.state_dir)]
         if resources_path:
             cmd += ["--resources-path", str(resources_path)]
-        guard = [sys.executable, "-m", "jobslab.hosting._guard", "--parent", str(os.getpid()),
-                 "--", *cmd]
         with open(log_path, "ab") as out:
-            process = subprocess.Popen(guard, stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=subprocess.STDOUT, process_group=0)
-        info = {"pid": process.pid, "create_time": _create_time(process.pid),
-                "owner_pid": os.getpid(), "owner_create_time": _create_time(os.getpid()),
-                "app_id": app_id, "replica": replica, "app_port": app_port,
-                "dapr_http_port": dapr_port, "log": str(log_path)}
-        pidfile.write_text(json.dumps(info))
+            process = _guard.spawn(cmd, pidfile, stdout=out, app_id=app_id, replica=replica,
+                                   app_port=app_port, dapr_http_port=dapr_port,
+                                   log=str(log_path))
         return Sidecar(app_id, replica, app_port, dapr_port, process.pid, log_path, process)
 
     def _wait_healthy(self, sidecar: Sidecar, deadline: float, timeout: float) -> None:
         _wait_healthy(sidecar, deadline, timeout)
 
     def stop_sidecars(self, sidecars: list[Sidecar]) -> None:
-        for sidecar in sidecars:
-            if sidecar.pid is not None:
+        for sidecar in sidecars:  # SIGTERM them all first: they stop in parallel
+            if sidecar.pid is not None and sidecar.process is not None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(sidecar.pid, signal.SIGTERM)
         for sidecar in sidecars:
-            if sidecar.process is not None:
-                try:
-                    sidecar.process.wait(8)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(sidecar.pid or 0, signal.SIGKILL)
-                    sidecar.process.wait(5)
+            if sidecar.pid is not None:
+                _guard.stop_group({"pid": sidecar.pid}, process=sidecar.process)
             _wait_port_free(sidecar.dapr_http_port, 5.0)
-            pidfile = self.pid_dir / f"sidecar-{sidecar.dapr_http_port}.json"
-            info = _read(pidfile)
-            if info and info.get("pid") == sidecar.pid:
-                pidfile.unlink(missing_ok=True)
-
-
-# -- pidfiles ------------------------------------------------------------------------------
-def _create_time(pid: int) -> float | None:
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None
-
-
-def _read(pidfile: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(pidfile.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _same_process(pid: int | None, create_time: float | None) -> bool:
-    if not pid:
-        return False
-    actual = _create_time(pid)
-    return actual is not None and (create_time is None or abs(actual - create_time) < 1.0)
-
-
-def _owner_alive(info: dict[str, Any]) -> bool:
-    return _same_process(info.get("owner_pid"), info.get("owner_create_time"))
-
-
-def _kill_group(info: dict[str, Any]) -> None:
-    pid = info.get("pid")
-    if not _same_process(pid, info.get("create_time")):
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(int(pid), signal.SIGTERM)
-    deadline = time.monotonic() + 8
-    while _same_process(pid, info.get("create_time")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if _same_process(pid, info.get("create_time")):
-            os.killpg(int(pid), signal.SIGKILL)
+            _guard.remove_pidfile(self.pid_dir / f"sidecar-{sidecar.dapr_http_port}.json",
+                                  sidecar.pid)
 
 
 def cleanup_stale(pid_dir: Path) -> list[int]:
     """Stop sidecars whose kernel is gone (pidfiles in ``pid_dir``); return their ports."""
-    freed = []
-    for pidfile in sorted(pid_dir.glob("sidecar-*.json")):
-        info = _read(pidfile)
-        if info is None:
-            pidfile.unlink(missing_ok=True)
-            continue
-        if _owner_alive(info):
-            continue
-        _kill_group(info)
-        pidfile.unlink(missing_ok=True)
-        freed.append(int(info.get("dapr_http_port", 0)))
-        log.info("stopped a sidecar left by a finished kernel on port %s",
-                 info.get("dapr_http_port"))
-    return freed
+    return [int(info.get("dapr_http_port", 0))
+            for info in _guard.cleanup_stale(pid_dir, "sidecar-*.json")]
 
 
 def _describe_holder(port: int, pid_dir: Path) -> str:
-    info = _read(pid_dir / f"sidecar-{port}.json")
-    if info and _owner_alive(info) and _same_process(info.get("pid"), info.get("create_time")):
+    info = _guard.holder(pid_dir / f"sidecar-{port}.json")
+    if info and _guard.owner_alive(info):
         return (f"the jobslab sidecar of app {info.get('app_id')!r} replica "
                 f"{info.get('replica')}, started by another kernel (pid {info.get('owner_pid')}); "
                 "stop it there (`handle.stop()`) or use other ports")
@@ -482,7 +416,10 @@ class _RealDapr:
         return sidecars
 
     def _prepare(self, resources_path: str | None) -> None:
-        """Take ``resources_path`` (component files) into account before deploying."""
+        """Components from ``resources_path`` for what is deployed next: self-hosted daprd
+        loads them from there; on kind they are applied, scoped to the app, before its
+        Deployments."""
+        self.impl.resources_path = Path(resources_path) if resources_path else None
 
     def _sidecar(self, app_id: str, replica: int, app_port: int, port: int) -> Sidecar:
         def probe() -> bool:
@@ -522,8 +459,10 @@ class KindServeBackend(_RealDapr):
     Handlers bind ``0.0.0.0`` (pods reach the host through the bridge gateway, never through
     loopback); replica *i* is the Deployment ``<app-id>-<i>`` whose sidecar dials the host's
     IP (``dapr.io/app-channel-address``) and is port-forwarded to ``127.0.0.1:<port + i>``.
-    No job list and no Scheduler restart (see :data:`FEATURES`). :meth:`ensure` never
-    creates a cluster: it says to run ``jobslab cluster up``.
+    ``resources_path`` Components (a cron binding) are applied with ``scopes: [<app-id>]``
+    before the Deployments and deleted with them. No job list and no Scheduler restart (see
+    :data:`FEATURES`). :meth:`ensure` never creates a cluster: it says to run
+    ``jobslab cluster up``; it stops port-forwards a killed kernel left (pidfiles).
     """
 
     name = "kind"
@@ -548,15 +487,6 @@ class KindServeBackend(_RealDapr):
                                  else "not installed"),
                 "handlers bind": self.app_host, "app channel address": host}
 
-    def _prepare(self, resources_path: str | None) -> None:
-        if resources_path:
-            raise ServeError(
-                "kind backend: resources_path= (component files such as a cron binding) is "
-                "not applied to the cluster by jobslab.serve. Apply them yourself "
-                f"(`kubectl --context {self.impl.cluster.context} apply -f {resources_path}`) "
-                "and call serve() without resources_path=, or use JOBSLAB_BACKEND=local or "
-                "selfhosted for that lesson.")
-
     def _log_path(self, app_id: str, replica: int, port: int) -> Path | None:
         return self.impl.state_dir / f"port-forward-{port}.log"
 
@@ -578,7 +508,8 @@ class SelfHostedServeBackend(_RealDapr):
 
     :meth:`ensure` finds the binaries (``~/.dapr/bin``, then PATH) and starts the scheduler
     on ``127.0.0.1:$JOBSLAB_SCHEDULER_PORT`` (default 50006) unless it runs; replica *i* gets
-    its own ``daprd`` on Dapr HTTP port ``port + i``, dialing the handler on 127.0.0.1. The
+    its own ``daprd`` on Dapr HTTP port ``port + i``, dialing the handler on 127.0.0.1, under
+    a guard that dies with the kernel (:meth:`ensure` stops those a killed kernel left). The
     Scheduler can be restarted; there is no job list (see :data:`FEATURES`).
     """
 
@@ -602,9 +533,6 @@ class SelfHostedServeBackend(_RealDapr):
                                            check=False, timeout=30)
         return {"state_dir": str(self.state_dir), "scheduler": self.impl.scheduler_address,
                 "daprd version": version.stdout.strip() or "unknown"}
-
-    def _prepare(self, resources_path: str | None) -> None:
-        self.impl.resources_path = Path(resources_path) if resources_path else None
 
     def _log_path(self, app_id: str, replica: int, port: int) -> Path | None:
         return self.impl.log_path(app_id, replica)

@@ -17,7 +17,11 @@ a lock, so concurrent fakes agree):
   app port and ``app-channel-address`` of its annotations; ``rollout status`` waits until that
   address accepts connections (as daprd's readiness does), ``port-forward`` relays to the pod
   and ``delete`` stops it. Each pod's ``app_listening_at_apply`` says whether the handler was
-  already up when the Deployment was applied.
+  already up when the Deployment was applied;
+- ``components``: applied Dapr Components (``kind: Component``) by name, listed and deleted
+  as ``components.dapr.io``. A pod loads, when it starts, the components whose ``scopes``
+  name its app id (or that have no scopes), as daprd does: the stand-in gets them as its
+  ``--resources-path``, and the pod records their names in ``components``.
 """
 
 from __future__ import annotations
@@ -133,6 +137,7 @@ def kind(argv: list[str], st: dict[str, Any]) -> int:
             st["clusters"].remove(name)
         st["releases"].pop(f"kind-{name}", None)
         st["deployments"] = {}
+        st["components"] = {}
         return out(err=f'Deleting cluster "{name}" ...')
     return out(rc=1, err=f"fake kind: unsupported {argv}")
 
@@ -202,6 +207,10 @@ def kubectl(argv: list[str], st: dict[str, Any], stdin: str | None) -> int:
                      "status": {"readyReplicas": r}} for k, n, r in DAPR_WORKLOADS
                     ] if deployed else []
             return out(items("List", objs))
+        if what == "components.dapr.io":
+            objs = [c["doc"] for c in st.get("components", {}).values()
+                    if selected(c["labels"], selector)]
+            return out(items("Component", objs))
         if what == "pods":
             pods = [{"metadata": {"name": f"{n}-abc"}, "spec": {"containers": [
                 {"name": "placeholder"}] + ([] if n in st["no_sidecar"] else [{"name": "daprd"}])}}
@@ -217,12 +226,20 @@ def kubectl(argv: list[str], st: dict[str, Any], stdin: str | None) -> int:
         lines = []
         for doc in yaml.safe_load_all(stdin or ""):
             name = doc["metadata"]["name"]
+            if doc["kind"] == "Component":
+                components = st.setdefault("components", {})
+                verb_done = ("unchanged" if components.get(name, {}).get("doc") == doc
+                             else "configured" if name in components else "created")
+                components[name] = {"labels": doc["metadata"].get("labels", {}), "doc": doc}
+                lines.append(f"component.dapr.io/{name} {verb_done}")
+                continue
             verb_done = ("unchanged" if deployments.get(name, {}).get("doc") == doc
                          else "configured" if name in deployments else "created")
             stop_pod(deployments.get(name, {}))
             deployments[name] = {"labels": doc["metadata"]["labels"], "doc": doc}
             if st.get("pods"):
-                deployments[name]["pod"] = start_pod(doc, st["pods"])
+                deployments[name]["pod"] = start_pod(doc, st["pods"],
+                                                     st.get("components", {}))
             lines.append(f"deployment.apps/{name} {verb_done}")
         return out("\n".join(lines))
     if verb == "rollout":
@@ -240,6 +257,14 @@ def kubectl(argv: list[str], st: dict[str, Any], stdin: str | None) -> int:
     if verb == "delete":
         names = [a for a in args[2:] if not a.startswith("-") and a not in
                  (namespace, selector)]
+        if args[1] == "components.dapr.io":
+            components = st.setdefault("components", {})
+            for name in list(components):
+                if name in names or (selector and selected(components[name]["labels"],
+                                                           selector)):
+                    del components[name]
+                    print(f'component.dapr.io "{name}" deleted')
+            return 0
         for name in list(deployments):
             if name in names or (selector and selected(deployments[name]["labels"], selector)):
                 stop_pod(deployments.pop(name))
@@ -271,19 +296,32 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-def start_pod(doc: dict[str, Any], pods: dict[str, Any]) -> dict[str, Any]:
+def start_pod(doc: dict[str, Any], pods: dict[str, Any],
+              components: dict[str, Any]) -> dict[str, Any]:
+    import yaml
+
     ann = doc["spec"]["template"]["metadata"]["annotations"]
     channel, app_port = ann["dapr.io/app-channel-address"], int(ann["dapr.io/app-port"])
+    app_id, name = ann["dapr.io/app-id"], doc["metadata"]["name"]
     port = _free_port()
-    with open(os.environ["FAKE_RECORD"] + f".pod-{doc['metadata']['name']}.log", "ab") as log:
+    loaded = {n: c["doc"] for n, c in components.items()
+              if app_id in c["doc"].get("scopes", [app_id])}
+    resources = os.environ["FAKE_RECORD"] + f".components-{name}-{port}"
+    os.makedirs(resources)
+    for component, obj in loaded.items():
+        with open(os.path.join(resources, f"{component}.yaml"), "w") as fh:
+            yaml.safe_dump(obj, fh)
+    with open(os.environ["FAKE_RECORD"] + f".pod-{name}.log", "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jobslab", "run", "--app-id", ann["dapr.io/app-id"],
+            [sys.executable, "-m", "jobslab", "run", "--app-id", app_id,
              "--app-port", str(app_port), "--app-channel-address", channel,
-             "--dapr-http-port", str(port), "--scheduler-host-address", pods["scheduler"]],
+             "--dapr-http-port", str(port), "--scheduler-host-address", pods["scheduler"],
+             "--resources-path", resources],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     return {"pid": proc.pid, "port": port, "channel": channel, "app_port": app_port,
-            "app_listening_at_apply": _accepts(channel, app_port)}
+            "app_listening_at_apply": _accepts(channel, app_port),
+            "components": sorted(loaded)}
 
 
 def stop_pod(deployment: dict[str, Any]) -> None:
