@@ -20,6 +20,7 @@ from jobslab.cluster.manifests import COMPONENTS_ANNOTATION
 from jobslab.cluster.runner import port_accepts, wait_until
 
 from .conftest import Fakes, free_port_block
+from .test_manifests import CRON
 
 CTX = "kind-dapr-jobs"
 
@@ -194,18 +195,10 @@ def test_port_forward_that_exits_at_once_reports_its_output(up: Fakes, tmp_path)
 
 
 # ---- components (serve(..., resources_path=...) on kind) -----------------------------------
-CRON = """\
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: {name}
-spec:
-  type: bindings.cron
-  version: v1
-  metadata:
-  - name: schedule
-    value: "@every 1s"
-"""
+def cron(name: str) -> str:
+    return CRON.replace("name: heartbeat", f"name: {name}")
+
+
 SELECTOR = "app.kubernetes.io/instance=jobs-lab,app.kubernetes.io/managed-by=jobslab"
 
 
@@ -215,7 +208,7 @@ def resources(tmp_path, *names: str):  # type: ignore[no-untyped-def]
     for old in folder.glob("*.yaml"):
         old.unlink()
     for name in names:
-        (folder / f"{name}.yaml").write_text(CRON.format(name=name), encoding="utf-8")
+        (folder / f"{name}.yaml").write_text(cron(name), encoding="utf-8")
     return folder
 
 
@@ -276,7 +269,7 @@ def test_a_component_of_another_app_is_not_taken_over(
 def test_a_malformed_component_changes_nothing_in_the_cluster(
         up: Fakes, backend: KindBackend, tmp_path) -> None:  # type: ignore[no-untyped-def]
     folder = resources(tmp_path, "heartbeat")
-    (folder / "heartbeat.yaml").write_text(CRON.format(name="heartbeat").replace(
+    (folder / "heartbeat.yaml").write_text(cron("heartbeat").replace(
         "@every 1s", "every second"), encoding="utf-8")
     backend.resources_path = folder
     with pytest.raises(ClusterError, match=r"heartbeat\.yaml: cron binding 'heartbeat'") as err:

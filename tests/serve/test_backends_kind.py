@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,13 @@ import yaml
 
 # the handler app and the killed kernel of the self-hosted tests (tests/serve is on sys.path,
 # as for every module)
-from test_backends_selfhosted import guard_pids, kill_kernel, make_app, start_kernel
+from test_backends_selfhosted import (
+    guard_pids,
+    kill_kernel,
+    make_app,
+    serve_after_a_killed_kernel,
+    start_kernel,
+)
 
 import jobslab
 from jobslab import jobs
@@ -205,29 +210,10 @@ def test_a_killed_kernels_port_forwards_are_stopped_by_the_next_connect(
     the next serve() failed with "port in use". Now each forward runs under a guard (which
     stops it when the kernel dies) and is recorded in a pidfile; should the guards die too,
     the next connect() stops the orphans."""
-    base = ports["dapr_http_port"]
-    kernel, served = start_kernel(tmp_path, "killed", base)
-    pid_dir = Path(os.environ["JOBSLAB_HOME"]) / "kind"
-    guards = guard_pids(pid_dir, "port-forward-*.json")
-    assert len(guards) == 2
-    forwards = kill_kernel(kernel, guards, guards_too=guards_too)
-    if guards_too:  # the leak of the issue: the ports stay taken...
-        time.sleep(0.5)
-        assert all(pid_alive(pid) for pid in forwards)
-        assert not _ports.can_bind(base) and not _ports.can_bind(base + 1)
-    else:           # ...whereas a guard alone stops its forward when the kernel dies
-        for pid in forwards:
-            until(lambda pid=pid: not pid_alive(pid), 15, f"port-forward {pid} stopped")
-    assert len(list(pid_dir.glob("port-forward-*.json"))) == 2  # nobody cleaned up yet
-
-    jobslab.connect()
-    for pid in forwards:
-        until(lambda pid=pid: not pid_alive(pid), 15, f"port-forward {pid} stopped")
-    assert not list(pid_dir.glob("port-forward-*.json"))
-    for port in (base, base + 1, *served["app_ports"]):
-        until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
+    handle = serve_after_a_killed_kernel(
+        tmp_path, ports["dapr_http_port"], Path(os.environ["JOBSLAB_HOME"]) / "kind",
+        "port-forward-*.json", until, guards_too=guards_too)
     # the next notebook serves on the same ports (the cluster kept the Deployments)
-    handle = jobslab.serve(make_app(), app_id="killed", replicas=2, dapr_http_port=base)
     jobs.schedule("after", due_time="1s", port=handle.dapr_http_port)
     handle.wait_for(1, job="after", timeout=30)
     handle.stop()
@@ -258,9 +244,8 @@ def test_cron_binding_fires_on_every_replica_on_kind(
     app, before the Deployments; each sidecar loads it at start and fires it."""
     resources = tmp_path / "resources"
     resources.mkdir()
-    (resources / "heartbeat.yaml").write_text(HEARTBEAT, encoding="utf-8")
-    (resources / "other.yaml").write_text(HEARTBEAT.replace("heartbeat", "other-beat"),
-                                          encoding="utf-8")
+    (resources / "heartbeat.yaml").write_text(cron_component("heartbeat"), encoding="utf-8")
+    (resources / "other.yaml").write_text(cron_component("other-beat"), encoding="utf-8")
     app = make_app()
 
     @app.post("/heartbeat")
@@ -286,15 +271,10 @@ def test_cron_binding_fires_on_every_replica_on_kind(
     assert kind.state["components"] == {} and kind.state["deployments"] == {}
 
 
-HEARTBEAT = """\
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: heartbeat
-spec:
-  type: bindings.cron
-  version: v1
-  metadata:
-  - name: schedule
-    value: "@every 1s"
-"""
+
+def cron_component(name: str) -> str:
+    """A cron binding component firing every second (contract §8)."""
+    return yaml.safe_dump({
+        "apiVersion": "dapr.io/v1alpha1", "kind": "Component", "metadata": {"name": name},
+        "spec": {"type": "bindings.cron", "version": "v1",
+                 "metadata": [{"name": "schedule", "value": "@every 1s"}]}})

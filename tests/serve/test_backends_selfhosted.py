@@ -302,6 +302,35 @@ def pid_of(pidfile: Path) -> int:
     return int(json.loads(pidfile.read_text())["pid"])
 
 
+def serve_after_a_killed_kernel(tmp_path: Path, base: int, pid_dir: Path, pattern: str,
+                                until: Any, *, guards_too: bool,
+                                options: dict[str, Any] | None = None) -> Any:
+    """Serve two replicas from :data:`KERNEL`, SIGKILL it (``guards_too``: and its guards),
+    check what that leaves, then ``connect()`` and check it leaves nothing: no process, no
+    pidfile ``pid_dir/pattern``, every port free. Returns a new ``serve()`` on the same ports.
+    """
+    kernel, served = start_kernel(tmp_path, "killed", base, options)
+    guards = guard_pids(pid_dir, pattern)
+    assert len(guards) == 2
+    children = kill_kernel(kernel, guards, guards_too=guards_too)
+    if guards_too:  # the leak this is about: orphans keep the ports...
+        time.sleep(0.5)
+        assert all(pid_alive(pid) for pid in children)
+        assert not _ports.can_bind(base) and not _ports.can_bind(base + 1)
+    else:           # ...whereas a guard alone stops its child when the kernel dies
+        for pid in children:
+            until(lambda pid=pid: not pid_alive(pid), 15, f"{pid} stopped by its guard")
+    assert len(list(pid_dir.glob(pattern))) == 2  # nobody cleaned up yet
+
+    jobslab.connect(**(options or {}))
+    for pid in children:
+        until(lambda pid=pid: not pid_alive(pid), 15, f"{pid} stopped")
+    assert not list(pid_dir.glob(pattern))
+    for port in (base, base + 1, *served["app_ports"]):
+        until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
+    return jobslab.serve(make_app(), app_id="killed", replicas=2, dapr_http_port=base)
+
+
 @pytest.mark.parametrize("guards_too", [False, True], ids=["kernel-killed", "guards-killed-too"])
 def test_a_killed_kernels_daprds_are_stopped_by_the_next_connect(
         selfhosted: Fakes, ports: dict[str, int], tmp_path: Path, until: Any,
@@ -310,28 +339,8 @@ def test_a_killed_kernels_daprds_are_stopped_by_the_next_connect(
     the orphaned daprds hold their ports until the next connect() stops them (pidfiles)."""
     healthz_port, metrics_port = _ports.free_ports(2)
     options = {"scheduler_healthz_port": healthz_port, "scheduler_metrics_port": metrics_port}
-    base = ports["dapr_http_port"]
-    kernel, served = start_kernel(tmp_path, "killed", base, options)
-    state = Path(os.environ["JOBSLAB_HOME"]) / "selfhosted"
-    guards = guard_pids(state, "daprd-killed-*.json")
-    assert len(guards) == 2
-    orphans = kill_kernel(kernel, guards, guards_too=guards_too)
-    if guards_too:  # the leak this guards against: the ports stay taken...
-        time.sleep(0.5)
-        assert all(pid_alive(pid) for pid in orphans)
-        assert not _ports.can_bind(base) and not _ports.can_bind(base + 1)
-    else:           # ...whereas a guard alone stops its daprd when the kernel dies
-        for pid in orphans:
-            until(lambda pid=pid: not pid_alive(pid), 15, f"daprd {pid} stopped by its guard")
-    assert len(list(state.glob("daprd-killed-*.json"))) == 2  # nobody cleaned up yet
-
-    jobslab.connect(**options)
-    for pid in orphans:
-        until(lambda pid=pid: not pid_alive(pid), 15, f"daprd {pid} stopped")
-    assert not list(state.glob("daprd-*.json"))
-    for port in (base, base + 1, *served["app_ports"]):
-        until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
-    # and the next notebook serves on the same ports straight away
-    handle = jobslab.serve(make_app(), app_id="killed", replicas=2, dapr_http_port=base)
-    assert all(r.running for r in handle.replicas)
+    handle = serve_after_a_killed_kernel(
+        tmp_path, ports["dapr_http_port"], Path(os.environ["JOBSLAB_HOME"]) / "selfhosted",
+        "daprd-*.json", until, guards_too=guards_too, options=options)
+    assert all(r.running for r in handle.replicas)  # the next notebook serves at once
     handle.stop()
