@@ -35,13 +35,16 @@ def test_kind_backend_lists_each_missing_tool(tmp_path, monkeypatch) -> None:
         assert not checks[tool].ok and checks[tool].detail == "not on PATH"
 
 
-def test_a_busy_port_is_reported_as_in_use() -> None:
+def test_a_busy_port_is_reported_with_its_holder(monkeypatch) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        assert doctor.port_holder_hint(port) == "in use"
-    assert doctor.port_holder_hint(port) == ""
+        monkeypatch.setattr(doctor, "DEFAULT_PORTS", {port: "test port"})
+        check = next(c for c in doctor.run_checks() if c.name == f"port {port}")
+        assert "in use by pid" in check.detail and "this Python process" in check.detail
+    check = next(c for c in doctor.run_checks() if c.name == f"port {port}")
+    assert check.detail == "test port: free"
 
 
 def test_unwritable_state_dir_says_what_to_do(tmp_path) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import sys
 from dataclasses import dataclass
 from importlib import metadata
 
 from packaging.requirements import Requirement
 
-from . import DAPR_VERSION, __version__
+from . import DAPR_VERSION, __version__, ports
 from .paths import display_path, state_dir
 
 BACKENDS = ("local", "kind", "selfhosted")
@@ -85,22 +84,11 @@ def _kernel() -> Check:
                  "python -m ipykernel install --user --name python3")
 
 
-def port_holder_hint(port: int) -> str:
-    """A one-line hint about who holds ``port``, or '' when it is free."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return "in use"
-    return ""
-
-
 def _ports() -> list[Check]:
     checks = []
     for port, what in DEFAULT_PORTS.items():
-        state = "in use; `jobslab status` shows whether jobslab holds it" if (
-            port_holder_hint(port)) else "free"
+        state = "free" if ports.can_bind(port) else (
+            f"in use by {ports.holder(port)}; `jobslab status` shows whether jobslab holds it")
         checks.append(Check(f"port {port}", True, f"{what}: {state}"))
     return checks
 

@@ -17,7 +17,8 @@ from jobslab.cluster import (
 )
 from jobslab.cluster.host import host_address
 from jobslab.cluster.manifests import COMPONENTS_ANNOTATION
-from jobslab.cluster.runner import port_accepts, wait_until
+from jobslab.cluster.runner import wait_until
+from jobslab.ports import accepts as port_accepts
 
 from .conftest import Fakes, free_port_block
 from .test_manifests import CRON

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from jobslab.cluster import ClusterError
-from jobslab.cluster.runner import port_accepts, wait_until
+from jobslab.cluster.runner import wait_until
+from jobslab.ports import accepts as port_accepts
 from jobslab.selfhosted import SelfHostedBackend
 
 from .conftest import Fakes, free_port_block

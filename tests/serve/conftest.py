@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jobslab.hosting import _ports
+from jobslab import ports as _ports
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:

@@ -35,7 +35,8 @@ from test_backends_selfhosted import (
 
 import jobslab
 from jobslab import jobs
-from jobslab.hosting import LocalOnlyError, ServeError, _ports, _serve
+from jobslab import ports as _ports
+from jobslab.hosting import LocalOnlyError, ServeError, _serve
 from jobslab.local.processes import pid_alive
 
 pytestmark = pytest.mark.slow

@@ -25,7 +25,8 @@ from fastapi import FastAPI, Request
 
 import jobslab
 from jobslab import jobs
-from jobslab.hosting import LocalOnlyError, _ports, _serve
+from jobslab import ports as _ports
+from jobslab.hosting import LocalOnlyError, _serve
 from jobslab.local.processes import pid_alive
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from jupyter_client.manager import KernelManager
 
-from jobslab.hosting import PortInUseError, _ports
+from jobslab import ports as _ports
+from jobslab.hosting import PortInUseError
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from jobslab import jobs
-from jobslab.hosting import PortInUseError, _ports
+from jobslab import ports as _ports
+from jobslab.hosting import PortInUseError
 from jobslab.hosting._recording import RecordingMiddleware, TriggerLog
 from jobslab.hosting._server import BackgroundServer
 

@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from ..ports import accepts as port_accepts
 from . import pins
-from .runner import ClusterError, Runner, port_accepts, tail
+from .runner import ClusterError, Runner, tail
 
 log = logging.getLogger(__name__)
 

@@ -197,14 +197,3 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{what} not reached within {timeout:.1f} s")
         time.sleep(interval)  # poll interval of a deadline-bound wait
-
-
-def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.2) -> bool:
-    """True if a TCP connection to ``host:port`` succeeds."""
-    import socket
-
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False

@@ -32,7 +32,8 @@ import httpx
 import psutil
 
 from .. import paths
-from . import _guard, _ports
+from .. import ports as _ports
+from . import _guard
 from ._server import PortInUseError, ServeError
 
 if TYPE_CHECKING:

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 
 from .. import DAPR_VERSION, __version__
+from .. import ports as _ports
 from ..paths import display_path
-from . import _ports, _server
+from . import _server
 from ._backends import FEATURES, Backend, Sidecar, get_backend, local_only_error, supports
 from ._recording import RecordingMiddleware, TriggerLog, summary
 from ._server import BackgroundServer, ServeError

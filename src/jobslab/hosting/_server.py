@@ -20,7 +20,7 @@ from typing import Any
 
 import uvicorn
 
-from . import _ports
+from .. import ports as _ports
 
 log = logging.getLogger(__name__)
 

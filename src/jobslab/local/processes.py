@@ -19,34 +19,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import ports
+
 
 class PortInUse(OSError):
     """A port we need is taken; ``str()`` is one line naming the port and its holder."""
 
     def __init__(self, host: str, port: int, flag: str | None = None) -> None:
         self.port = port
-        holder = port_holder(port)
+        holder = ports.holder(port)
         fix = f"; stop it or pick another port with {flag}" if flag else ""
         super().__init__(f"port {port} on {host} is already in use by {holder}{fix}")
-
-
-def port_holder(port: int) -> str:
-    """Who listens on ``port``: ``pid N (command)`` when it can be found."""
-    try:
-        import psutil
-
-        for conn in psutil.net_connections(kind="tcp"):
-            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
-                if conn.pid:
-                    try:
-                        cmd = " ".join(psutil.Process(conn.pid).cmdline())[:120]
-                    except psutil.Error:
-                        cmd = "?"
-                    return f"pid {conn.pid} ({cmd})"
-                return "another process (its pid is not visible to this user)"
-    except Exception:  # psutil missing or not allowed: a vaguer answer is still an answer
-        pass
-    return "another process"
 
 
 def bind_listen(host: str, port: int, flag: str | None = None) -> socket.socket:
@@ -64,14 +47,6 @@ def bind_listen(host: str, port: int, flag: str | None = None) -> socket.socket:
     sock.listen(1024)
     sock.setblocking(False)
     return sock
-
-
-def port_accepts(host: str, port: int, timeout: float = 0.2) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass

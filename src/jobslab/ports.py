@@ -1,12 +1,14 @@
-"""Ports: is it free, who holds it, find free ones."""
+"""Ports, in one place: is it free, does it accept, who holds it, find free ones.
+
+Used by the stand-in, ``serve``, the cluster path and ``doctor``: every "port in use" message in
+jobslab names the holder the same way.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import socket
-
-import psutil
 
 
 def can_bind(port: int, host: str = "127.0.0.1") -> bool:
@@ -48,6 +50,8 @@ def holder(port: int) -> str:
 
     Only processes of the current user can be named without privileges.
     """
+    import psutil  # imported here: the sidecar's start-up path never needs it
+
     try:
         conns = psutil.net_connections(kind="tcp")
     except (psutil.AccessDenied, OSError):  # macOS needs root for other processes' sockets
@@ -62,6 +66,8 @@ def holder(port: int) -> str:
 
 def describe_pid(pid: int) -> str:
     """``"pid 123 (python -m jobslab run --app-id a ...)"``; this kernel is named as such."""
+    import psutil
+
     if pid == os.getpid():
         return f"pid {pid} (this Python process — a server started here earlier)"
     with contextlib.suppress(psutil.Error):
