@@ -60,6 +60,15 @@ class Call:
         return unquote(self.path[len("/job/"):]) if self.path.startswith("/job/") else ""
 
 
+class _AppServer(ThreadingHTTPServer):
+    # The stdlib's listen backlog is 5. A sidecar delivering hundreds of due triggers at once
+    # opens many connections; with a backlog of 5 the kernel drops SYNs and the client's TCP
+    # retransmits (1 s, 3 s, 7 s …) stall delivery for tens of seconds. Real servers (uvicorn:
+    # 2048) do not have this problem, so neither should the test app.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 @dataclass
 class RecordingApp:
     """A stdlib HTTP app in a thread that records every request.
@@ -105,8 +114,7 @@ class RecordingApp:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _AppServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
