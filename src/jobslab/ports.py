@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from collections.abc import Iterable
 
 
 def can_bind(port: int, host: str = "127.0.0.1") -> bool:
@@ -31,15 +32,24 @@ def accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
         return False
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct ports the OS says are free now (bound to port 0, then released)."""
+def free_ports(count: int, host: str = "127.0.0.1", *, exclude: Iterable[int] = ()) -> list[int]:
+    """``count`` distinct ports the OS says are free now (bound to port 0, then released).
+
+    ``exclude`` lists ports already promised to something not yet listening (say, the Dapr
+    HTTP ports of sidecars about to start), which the OS cannot know about.
+    """
+    excluded = set(exclude)
     socks = []
+    found: list[int] = []
     try:
-        for _ in range(count):
+        while len(found) < count:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((host, 0))
-            socks.append(sock)
-        return [s.getsockname()[1] for s in socks]
+            socks.append(sock)  # held until the end, so the OS never hands it back twice
+            port = sock.getsockname()[1]
+            if port not in excluded:
+                found.append(port)
+        return found
     finally:
         for sock in socks:
             sock.close()

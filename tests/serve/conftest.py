@@ -59,11 +59,21 @@ def state_dir(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def ports() -> dict[str, int]:
     """Free ports: a scheduler port, a base Dapr HTTP port with room for 3 replicas (+10 for
-    the busy-port case), and one to hold busy."""
+    the busy-port case), and one to hold busy. (The dict is also a notebook's parameters.)"""
     for _ in range(50):
         sched, busy = _ports.free_ports(2)
         base = _ports.free_ports(1)[0]
         wanted = [base + i for i in (0, 1, 2, 10)]
-        if all(p < 65536 and _ports.can_bind(p) for p in wanted) and busy not in wanted:
+        if all(p < 65536 and _ports.can_bind(p) for p in wanted) and not {sched, busy} & set(
+                wanted):
             return {"scheduler_port": sched, "dapr_http_port": base, "busy_port": busy}
     pytest.fail("could not find free ports")
+
+
+@pytest.fixture
+def spare_ports(ports) -> list[int]:
+    """Two more free ports, distinct from every port :func:`ports` promised (the OS only knows
+    about bound ports, so picking them independently could hand back a promised one)."""
+    promised = {ports["scheduler_port"], ports["busy_port"],
+                *(ports["dapr_http_port"] + i for i in range(11))}
+    return _ports.free_ports(2, exclude=promised)

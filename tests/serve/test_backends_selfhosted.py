@@ -199,8 +199,9 @@ def selfhosted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_dir: Path,
 
 
 def test_serve_two_replicas_on_selfhosted_end_to_end(selfhosted: Fakes, ports: dict[str, int],
+                                                     spare_ports: list[int],
                                                      until: Any) -> None:
-    healthz_port, metrics_port = _ports.free_ports(2)
+    healthz_port, metrics_port = spare_ports
     base = ports["dapr_http_port"]
     conn = jobslab.connect(scheduler_healthz_port=healthz_port,
                            scheduler_metrics_port=metrics_port)
@@ -267,8 +268,9 @@ def test_serve_two_replicas_on_selfhosted_end_to_end(selfhosted: Fakes, ports: d
 
 
 def test_replica_stop_and_start_restarts_only_its_daprd(selfhosted: Fakes,
-                                                        ports: dict[str, int]) -> None:
-    healthz_port, metrics_port = _ports.free_ports(2)
+                                                        ports: dict[str, int],
+                                                        spare_ports: list[int]) -> None:
+    healthz_port, metrics_port = spare_ports
     jobslab.connect(scheduler_healthz_port=healthz_port, scheduler_metrics_port=metrics_port)
     handle = jobslab.serve(make_app(), app_id="sh-two", replicas=2,
                            dapr_http_port=ports["dapr_http_port"])
@@ -334,11 +336,11 @@ def serve_after_a_killed_kernel(tmp_path: Path, base: int, pid_dir: Path, patter
 
 @pytest.mark.parametrize("guards_too", [False, True], ids=["kernel-killed", "guards-killed-too"])
 def test_a_killed_kernels_daprds_are_stopped_by_the_next_connect(
-        selfhosted: Fakes, ports: dict[str, int], tmp_path: Path, until: Any,
-        guards_too: bool) -> None:
+        selfhosted: Fakes, ports: dict[str, int], spare_ports: list[int], tmp_path: Path,
+        until: Any, guards_too: bool) -> None:
     """A kernel SIGKILLed: its guards stop their daprd at once; should the guards die too,
     the orphaned daprds hold their ports until the next connect() stops them (pidfiles)."""
-    healthz_port, metrics_port = _ports.free_ports(2)
+    healthz_port, metrics_port = spare_ports
     options = {"scheduler_healthz_port": healthz_port, "scheduler_metrics_port": metrics_port}
     handle = serve_after_a_killed_kernel(
         tmp_path, ports["dapr_http_port"], Path(os.environ["JOBSLAB_HOME"]) / "selfhosted",

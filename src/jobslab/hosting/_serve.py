@@ -8,10 +8,12 @@ import html
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 
 from .. import DAPR_VERSION, __version__
@@ -263,10 +265,38 @@ class ServeHandle:
         :class:`LocalOnlyError` (check :attr:`supports_scheduler_restart` first).
 
         Jobs survive (they are stored); ticks missed while it was down are caught up.
+        Returns once every running replica's sidecar is connected to the new Scheduler, so
+        the next ``jobs.get(...)`` does not meet a sidecar still reconnecting.
         """
         if not self.supports_scheduler_restart:
             raise local_only_error("scheduler_restart", self.backend.name)
         self.backend.restart_scheduler()
+        self._wait_sidecars_connected(timeout=START_TIMEOUT)
+
+    def _wait_sidecars_connected(self, timeout: float) -> None:
+        """Poll each running sidecar's ``/v1.0/metadata`` until it lists a connected
+        Scheduler (``scheduler.connectedAddresses``; real daprd may spell it
+        ``connected_addresses``). A sidecar whose metadata has no such field is not waited on.
+        """
+        deadline = time.monotonic() + timeout
+        for replica in self.replicas:
+            if not replica.running:
+                continue
+            url = f"http://127.0.0.1:{replica.dapr_http_port}/v1.0/metadata"
+            while True:
+                try:
+                    sched = httpx.get(url, timeout=2.0).json().get("scheduler")
+                except (httpx.HTTPError, ValueError):
+                    sched = {}
+                if sched is None or (isinstance(sched, dict) and (
+                        sched.get("connectedAddresses") or sched.get("connected_addresses"))):
+                    break
+                if time.monotonic() > deadline:
+                    raise ServeError(
+                        f"the Scheduler restarted, but the sidecar on port "
+                        f"{replica.dapr_http_port} did not reconnect within {timeout:g} s; "
+                        "its log is in the state dir (`jobslab status` shows where).")
+                time.sleep(0.05)
 
     def stop(self) -> None:
         """Stop every replica (sidecars, then app servers). Safe to call twice."""
@@ -375,7 +405,7 @@ def serve(app: Any, app_id: str = "jobs-lab", replicas: int = 1, app_port: int |
                 log.info("replacing the servers of %r", old.app_id)
                 old.stop()
         if app_port is None:
-            app_ports = _ports.free_ports(replicas, backend.app_host)
+            app_ports = _ports.free_ports(replicas, backend.app_host, exclude=dapr_ports)
         else:
             app_ports = [int(app_port) + i for i in range(replicas)]
         rpath = os.fspath(resources_path) if resources_path is not None else None
