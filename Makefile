@@ -40,7 +40,7 @@ lab: $(STAMP_LAB)
 	@$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/00-index.ipynb
 
 lint: $(STAMP_DEV)
-	@$(BIN)/ruff check src tests benchmarks
+	@$(BIN)/ruff check src tests benchmarks scripts
 	@$(BIN)/shellcheck scripts/cluster-up scripts/cluster-down .ci/run
 
 unit: $(STAMP_DEV)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 import signal
-import textwrap
 import time
 from pathlib import Path
 
@@ -139,22 +138,9 @@ def test_sidecar_reconnects_when_the_scheduler_comes_up(tmp_path: Path) -> None:
                        == 204, what="the sidecar to reconnect")
 
 
-def test_cron_binding_fires_on_every_replica(tmp_path: Path) -> None:
+def test_cron_binding_fires_on_every_replica(tmp_path: Path, cron_component) -> None:
     """6. A bindings.cron component fires on all three replicas (§8), unlike a job."""
-    resources = tmp_path / "components"
-    resources.mkdir()
-    (resources / "cron.yaml").write_text(textwrap.dedent("""\
-        apiVersion: dapr.io/v1alpha1
-        kind: Component
-        metadata:
-          name: tick
-        spec:
-          type: bindings.cron
-          version: v1
-          metadata:
-          - name: schedule
-            value: "@every 1s"
-        """), encoding="utf-8")
+    resources = cron_component("tick", "@every 1s")
     apps = [RecordingApp().start() for _ in range(3)]
     try:
         with stack(tmp_path) as s:

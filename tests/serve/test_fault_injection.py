@@ -6,8 +6,6 @@ Contract §4 (missed ticks are caught up after downtime, jobs survive a Schedule
 
 from __future__ import annotations
 
-import textwrap
-
 from fastapi import FastAPI, Request
 
 import jobslab
@@ -64,23 +62,10 @@ def test_a_stopped_replica_restarts_and_gets_triggers_again(state_dir, ports) ->
     assert set(both["replica"]) == {0, 1}
 
 
-def test_a_cron_binding_fires_on_every_replica_and_is_recorded(state_dir, ports, tmp_path,
-                                                               until) -> None:
+def test_a_cron_binding_fires_on_every_replica_and_is_recorded(state_dir, ports, until,
+                                                               cron_component) -> None:
     """§8 "Every replica fires": each sidecar runs its own cron binding."""
-    resources = tmp_path / "resources"
-    resources.mkdir()
-    (resources / "heartbeat.yaml").write_text(textwrap.dedent("""\
-        apiVersion: dapr.io/v1alpha1
-        kind: Component
-        metadata:
-          name: heartbeat
-        spec:
-          type: bindings.cron
-          version: v1
-          metadata:
-          - name: schedule
-            value: "@every 1s"
-        """), encoding="utf-8")
+    resources = cron_component("heartbeat", "@every 1s")
     jobslab.connect(scheduler_port=ports["scheduler_port"])
     handle = jobslab.serve(_app(), app_id="cron", replicas=2,
                            dapr_http_port=ports["dapr_http_port"], resources_path=resources)
