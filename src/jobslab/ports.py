@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 
 def can_bind(port: int, host: str = "127.0.0.1") -> bool:
@@ -55,23 +56,55 @@ def free_ports(count: int, host: str = "127.0.0.1", *, exclude: Iterable[int] = 
             sock.close()
 
 
-def holder(port: int) -> str:
-    """Who listens on ``port``: ``"pid 123 (python -m jobslab run ...)"``, or a hint.
-
-    Only processes of the current user can be named without privileges.
-    """
+def _listener(port: int) -> tuple[bool, int | None]:
+    """(something listens on ``port``, its pid when visible to this user)."""
     import psutil  # imported here: the sidecar's start-up path never needs it
 
     try:
         conns = psutil.net_connections(kind="tcp")
     except (psutil.AccessDenied, OSError):  # macOS needs root for other processes' sockets
-        conns = []
+        return False, None
     for conn in conns:
         if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
-            if conn.pid is None:
-                return f"a process of another user (try `sudo lsof -i :{port}`)"
-            return describe_pid(conn.pid)
+            return True, conn.pid
+    return False, None
+
+
+def listener_pid(port: int) -> int | None:
+    """The pid listening on ``port``, or ``None`` (free, or another user's process)."""
+    return _listener(port)[1]
+
+
+def holder(port: int) -> str:
+    """Who listens on ``port``: ``"pid 123 (python -m jobslab run ...)"``, or a hint.
+
+    Only processes of the current user can be named without privileges.
+    """
+    found, pid = _listener(port)
+    if found and pid is None:
+        return f"a process of another user (try `sudo lsof -i :{port}`)"
+    if pid is not None:
+        return describe_pid(pid)
     return f"an unknown process (`lsof -i :{port}` or `ss -ltnp` shows it)"
+
+
+def wait(condition: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``condition`` until it is true or ``timeout`` seconds pass; say which.
+
+    The one deadline-bound poll loop of the library: callers turn ``False`` into an error
+    that names what did not happen.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+def wait_free(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
+    """Wait until ``host:port`` can be bound again (its listener has gone)."""
+    return wait(lambda: can_bind(port, host), timeout)
 
 
 def describe_pid(pid: int) -> str:

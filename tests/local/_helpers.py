@@ -24,6 +24,8 @@ from urllib.parse import unquote
 
 import httpx
 
+from jobslab.ports import accepts
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -181,7 +183,7 @@ class Stack:
     def start_scheduler(self) -> None:
         self.scheduler = _spawn(["scheduler", "--port", str(self.port), "--state-dir",
                                  str(self.state_dir)], log=self.state_dir / "scheduler.out")
-        wait_until(lambda: _accepts(self.port) or self.scheduler.poll() is not None,
+        wait_until(lambda: accepts(self.port) or self.scheduler.poll() is not None,
                    what="the scheduler port")
         assert self.scheduler.poll() is None, (self.state_dir / "scheduler.out").read_text()
 
@@ -230,14 +232,6 @@ class Stack:
             kill_group(car.proc)
         if self.scheduler is not None:
             kill_group(self.scheduler)
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def _healthy(car: Sidecar) -> bool:

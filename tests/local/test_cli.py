@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jobslab.ports import accepts
+
 from ._helpers import free_port, wait_until
 
 pytestmark = pytest.mark.slow
@@ -90,21 +92,13 @@ def test_run_forwards_signals_and_down_stops_sidecars(tmp_path: Path) -> None:
                 return False
 
         wait_until(ready, what="the sidecar")
-        wait_until(lambda: _accepts(app_port), what="the app")
+        wait_until(lambda: accepts(app_port), what="the app")
         status = json.loads(jobslab("status", "--state-dir", str(tmp_path), "--json").stdout)
         assert [p["port"] for p in status["processes"]] == [http_port]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) in (0, 143, 128 + signal.SIGTERM)
-        wait_until(lambda: not _accepts(app_port), what="the app to stop")
+        wait_until(lambda: not accepts(app_port), what="the app to stop")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False

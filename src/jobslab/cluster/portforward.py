@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..ports import accepts as port_accepts
+from ..ports import wait_free
 from . import pins
 from .runner import ClusterError, Runner, tail
 
@@ -141,7 +142,7 @@ class PortForward:
                      info.get("target"))
             _guard.stop_group(info)
             _guard.remove_pidfile(self.pidfile, info["pid"])
-            _wait_closed(self.local_port, 5.0)
+            wait_free(self.local_port, 5.0)
 
     def _holder(self) -> str:
         info = None
@@ -183,7 +184,7 @@ def cleanup_stale(pid_dir: Path) -> list[int]:
     freed = [int(info.get("local_port", 0))
              for info in _guard.cleanup_stale(pid_dir, "port-forward-*.json")]
     for port in freed:
-        _wait_closed(port, 5.0)
+        wait_free(port, 5.0)
     return freed
 
 
@@ -193,12 +194,6 @@ def recorded(pid_dir: Path) -> list[dict[str, Any]]:
 
     found = (_guard.holder(p) for p in sorted(pid_dir.glob("port-forward-*.json")))
     return [info for info in found if info is not None]
-
-
-def _wait_closed(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while port_accepts(port) and time.monotonic() < deadline:
-        time.sleep(0.05)  # poll interval of the deadline-bound wait above
 
 
 class PortForwardManager:

@@ -190,10 +190,7 @@ def wait_until(
     what: str = "condition",
 ) -> None:
     """Poll ``condition`` until it is true, or raise :class:`TimeoutError` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what} not reached within {timeout:.1f} s")
-        time.sleep(interval)  # poll interval of a deadline-bound wait
+    from ..ports import wait
+
+    if not wait(condition, timeout, interval):
+        raise TimeoutError(f"{what} not reached within {timeout:.1f} s")

@@ -233,7 +233,7 @@ class LocalBackend:
         return {"scheduler": f"127.0.0.1:{self.scheduler_port}", "state_dir": str(self.state_dir)}
 
     def restart_scheduler(self, timeout: float = SCHEDULER_TIMEOUT) -> None:
-        pid = _listener_pid(self.scheduler_port)
+        pid = _ports.listener_pid(self.scheduler_port)
         if pid is None:
             raise ServeError(f"no Scheduler listens on port {self.scheduler_port}; "
                              "`jobslab.connect()` starts one.")
@@ -306,7 +306,7 @@ class LocalBackend:
         for sidecar in sidecars:
             if sidecar.pid is not None:
                 _guard.stop_group({"pid": sidecar.pid}, process=sidecar.process)
-            _wait_port_free(sidecar.dapr_http_port, 5.0)
+            _ports.wait_free(sidecar.dapr_http_port, 5.0)
             _guard.remove_pidfile(self.pid_dir / f"sidecar-{sidecar.dapr_http_port}.json",
                                   sidecar.pid)
 
@@ -324,20 +324,6 @@ def _describe_holder(port: int, pid_dir: Path) -> str:
                 f"{info.get('replica')}, started by another kernel (pid {info.get('owner_pid')}); "
                 "stop it there (`handle.stop()`) or use other ports")
     return _ports.holder(port)
-
-
-def _listener_pid(port: int) -> int | None:
-    with contextlib.suppress(psutil.Error, OSError):
-        for conn in psutil.net_connections(kind="tcp"):
-            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
-                return conn.pid
-    return None
-
-
-def _wait_port_free(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not _ports.can_bind(port) and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 # -- real Dapr: kind and self-hosted ----------------------------------------------------------
