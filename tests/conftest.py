@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# In CI (CI=true), property tests replay the same examples every run, so a submission's result
+# does not depend on which random inputs a run happened to draw; locally they keep exploring.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 CRON_COMPONENT = """\
 apiVersion: dapr.io/v1alpha1

@@ -179,7 +179,8 @@ def to_cronsim(expr: str) -> str:
 def _dow_item(item: str) -> str:
     head, slash, step = item.partition("/")
     if slash and head != "*" and "-" not in head:
-        return f"{head}-6/{step}"
+        # `6/n` is Saturday alone for Dapr; cronsim reads `6-6/n` like `6/n`, i.e. 6-7.
+        return "6" if int(head) == 6 else f"{head}-6/{step}"
     return item
 
 
