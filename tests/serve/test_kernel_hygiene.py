@@ -46,8 +46,17 @@ def run(kc, code: str, timeout: float = 120) -> tuple[str, str]:
             out.append(msg["content"]["text"])
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
-    reply = kc.get_shell_msg(timeout=timeout)
+    reply = shell_reply(kc, msg_id, timeout)
     return reply["content"]["status"], "".join(out)
+
+
+def shell_reply(kc, msg_id: str, timeout: float) -> dict:
+    """The shell reply to ``msg_id``, skipping others still queued (a kernel_info_reply from
+    start-up, say): taking just the next one would pair replies with the wrong requests."""
+    while True:
+        reply = kc.get_shell_msg(timeout=timeout)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
 
 
 @pytest.fixture
@@ -82,7 +91,7 @@ def test_interrupt_keeps_servers_and_sidecars(kernel, ports, until):
     msg_id = kc.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(120)")
     until(lambda: _printed(kc, msg_id, "sleeping"), 30, "the sleeping cell to start")
     km.interrupt_kernel()
-    reply = kc.get_shell_msg(timeout=60)
+    reply = shell_reply(kc, msg_id, 60)
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
     for i, app_port in enumerate(started["app"]):
