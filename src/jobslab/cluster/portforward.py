@@ -163,6 +163,9 @@ class PortForward:
             _guard.stop_group({"pid": proc.pid}, process=proc, timeout=5.0)
             if self.pidfile is not None:
                 _guard.remove_pidfile(self.pidfile, proc.pid)
+            # A forward started next on this port (a replica redeployed, a watchdog restart)
+            # must find it free: the old listener may close a moment after its process stops.
+            wait_free(self.local_port, 5.0)
         self._close_log()
 
     def _close_log(self) -> None:
