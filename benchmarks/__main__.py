@@ -15,8 +15,10 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"== {name}", flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
-        module.main(results)
-        print(f"   wrote {results.relative_to(HERE.parent)}/{name}.json and .md", flush=True)
+        if module.main(results) is None:
+            continue  # skipped (it said why)
+        stem = getattr(module, "RESULT_NAME", name)
+        print(f"   wrote {results.relative_to(HERE.parent)}/{stem}.json and .md", flush=True)
     return 0
 
 
