@@ -72,11 +72,140 @@ def test_contract_s4_every_with_due_time_zero_fires_at_once() -> None:
     ]
 
 
-def test_contract_s4_relative_due_time_counts_from_creation_second() -> None:
-    """contract §2: a relative dueTime counts from creation (truncated to the second)."""
+# --- sub-second creation: nothing is rounded to the second ----------------------------
+#
+# go-etcd-cron's Builder.Parse takes now := b.clock.Now().UTC() and adds a relative dueTime or
+# ttl to it unchanged; dapr/kit's @every Next(t) is t.Add(delay). Only cron expressions land on
+# whole seconds. The expected values below were computed by running go-etcd-cron's own
+# Builder (Parse, then Schedule; master 0e8ef88, whose timing code equals v0.12.4's) with a
+# fake clock set to the creation time, stepping Next the way its counter does (LastTrigger =
+# the scheduled time; stop past repeats or expiry), on dapr/kit's cron package (main 6e5616a).
+# On Dapr 1.18.3's binaries, {"dueTime": "1s"} posted at any sub-second offset arrives
+# 1.003-1.010 s later, and @every 1s x3 at +1.003, +2.003, +3.003 s.
+
+C = "2026-01-01T10:00:00.5Z"
+
+
+def test_relative_due_time_is_not_rounded_to_the_second() -> None:
+    """dueTime "5s" from 10:00:00.7 is 10:00:05.7 (a truncating engine said 10:00:05, 0.7 s
+    early)."""
     assert job_fire_strings("2026-01-01T10:00:00.7Z", 1, due_time="5s") == [
-        "2026-01-01T10:00:05Z"
+        "2026-01-01T10:00:05.7Z"
     ]
+    timing = JobTiming.build(due_time="1s", created=parse_rfc3339("2026-01-01T10:00:00.7Z"))
+    assert timing.start_ns == parse_rfc3339("2026-01-01T10:00:00.7Z")
+    assert timing.due_ns == parse_rfc3339("2026-01-01T10:00:01.7Z")
+
+
+def test_every_counts_from_the_exact_creation_instant() -> None:
+    """@every 1m from 10:00:00.5 fires at 10:01:00.5, 10:02:00.5, ... never a second early."""
+    created = parse_rfc3339(C)
+    fires = list(islice(JobTiming.build(schedule="@every 1m", created=created).iter_ns(), 5))
+    assert [f - created for f in fires] == [k * 60 * 1_000_000_000 for k in range(1, 6)]
+
+
+def test_cron_fires_stay_on_whole_seconds_from_sub_second_creation() -> None:
+    """A cron expression's Next starts at the next whole second, so its fires have no
+    fraction whatever the creation time; only dueTime's own fire keeps one."""
+    for created in ("2026-01-01T10:00:00.000000001Z", C, "2026-01-01T10:00:00.999999999Z"):
+        fires = job_fire_strings(created, 3, schedule="* * * * * *")
+        assert fires == ["2026-01-01T10:00:01Z", "2026-01-01T10:00:02Z", "2026-01-01T10:00:03Z"]
+    fires = [parse_rfc3339(f) for f in job_fire_strings(C, 20, schedule="*/7 * * * * *")]
+    assert all(f % 1_000_000_000 == 0 for f in fires)
+
+
+@pytest.mark.parametrize(
+    ("created", "fields", "expect"),
+    [
+        # one-shot: Go duration, ISO 8601 (exact and calendar parts), RFC 3339 (absolute)
+        (C, {"due_time": "1s"}, ["2026-01-01T10:00:01.5Z"]),
+        (C, {"due_time": "0s"}, ["2026-01-01T10:00:00.5Z"]),
+        ("2026-01-01T10:00:00.123456789Z", {"due_time": "1500ms"},
+         ["2026-01-01T10:00:01.623456789Z"]),
+        (C, {"due_time": "PT1M"}, ["2026-01-01T10:01:00.5Z"]),
+        ("2026-01-31T10:00:00.25Z", {"due_time": "P1M"}, ["2026-03-03T10:00:00.25Z"]),
+        (C, {"due_time": "P1DT2H"}, ["2026-01-02T12:00:00.5Z"]),
+        (C, {"due_time": "2026-01-01T10:00:05Z"}, ["2026-01-01T10:00:05Z"]),
+        (C, {"due_time": "2026-01-01T10:00:05.25Z"}, ["2026-01-01T10:00:05.25Z"]),
+        # @every, without and with dueTime, with repeats
+        (C, {"schedule": "@every 1m", "n": 4}, ["2026-01-01T10:01:00.5Z", "2026-01-01T10:02:00.5Z",
+                                        "2026-01-01T10:03:00.5Z", "2026-01-01T10:04:00.5Z"]),
+        (C, {"schedule": "@every 1s", "repeats": 3},
+         ["2026-01-01T10:00:01.5Z", "2026-01-01T10:00:02.5Z", "2026-01-01T10:00:03.5Z"]),
+        (C, {"schedule": "@every 1m", "due_time": "10s", "n": 4},
+         ["2026-01-01T10:00:10.5Z", "2026-01-01T10:01:10.5Z", "2026-01-01T10:02:10.5Z",
+          "2026-01-01T10:03:10.5Z"]),
+        (C, {"schedule": "@every 1m", "due_time": "0s", "n": 4},
+         ["2026-01-01T10:00:00.5Z", "2026-01-01T10:01:00.5Z", "2026-01-01T10:02:00.5Z",
+          "2026-01-01T10:03:00.5Z"]),
+        (C, {"schedule": "@every 1m", "due_time": "2026-01-01T10:00:05Z", "n": 4},
+         ["2026-01-01T10:00:05Z", "2026-01-01T10:01:05Z", "2026-01-01T10:02:05Z",
+          "2026-01-01T10:03:05Z"]),
+        (C, {"schedule": "@every 250ms", "repeats": 4},
+         ["2026-01-01T10:00:00.75Z", "2026-01-01T10:00:01Z", "2026-01-01T10:00:01.25Z",
+          "2026-01-01T10:00:01.5Z"]),
+        # ttl relative to creation (a tick exactly at the expiry still fires)
+        (C, {"schedule": "@every 1s", "ttl": "3s"},
+         ["2026-01-01T10:00:01.5Z", "2026-01-01T10:00:02.5Z", "2026-01-01T10:00:03.5Z"]),
+        (C, {"schedule": "@every 1s", "ttl": "2500ms"},
+         ["2026-01-01T10:00:01.5Z", "2026-01-01T10:00:02.5Z"]),
+        (C, {"schedule": "@every 1m", "ttl": "PT2M"},
+         ["2026-01-01T10:01:00.5Z", "2026-01-01T10:02:00.5Z"]),
+        (C, {"schedule": "* * * * * *", "ttl": "3s"},
+         ["2026-01-01T10:00:01Z", "2026-01-01T10:00:02Z", "2026-01-01T10:00:03Z"]),
+        # ttl relative to a sub-second dueTime
+        (C, {"schedule": "@every 1s", "due_time": "1.25s", "ttl": "2s"},
+         ["2026-01-01T10:00:01.75Z", "2026-01-01T10:00:02.75Z", "2026-01-01T10:00:03.75Z"]),
+        (C, {"schedule": "* * * * * *", "due_time": "1.25s", "ttl": "2s"},
+         ["2026-01-01T10:00:01.75Z", "2026-01-01T10:00:02Z", "2026-01-01T10:00:03Z"]),
+        (C, {"schedule": "@every 1m", "due_time": "10s", "ttl": "9s"},
+         ["2026-01-01T10:00:10.5Z"]),
+        (C, {"schedule": "@every 1h", "due_time": "PT30M", "ttl": "PT1H"},
+         ["2026-01-01T10:30:00.5Z", "2026-01-01T11:30:00.5Z"]),
+        # cron: whole seconds, after a sub-second dueTime too
+        (C, {"schedule": "0 * * * * *", "n": 3},
+         ["2026-01-01T10:01:00Z", "2026-01-01T10:02:00Z", "2026-01-01T10:03:00Z"]),
+        (C, {"schedule": "0 * * * * *", "due_time": "1.5s", "n": 3},
+         ["2026-01-01T10:00:02Z", "2026-01-01T10:01:00Z", "2026-01-01T10:02:00Z"]),
+        (C, {"schedule": "@hourly", "n": 3},
+         ["2026-01-01T11:00:00Z", "2026-01-01T12:00:00Z", "2026-01-01T13:00:00Z"]),
+    ],
+)
+def test_sub_second_creation_fires_as_go_etcd_cron_computes(
+    created: str, fields: dict, expect: list[str]
+) -> None:
+    """Fire times from a sub-second creation time equal those go-etcd-cron's Builder gives
+    (the first ``n`` of an endless job; all of them, up to 10, of one that ends)."""
+    fields = dict(fields)
+    n = fields.pop("n", 10)
+    assert job_fire_strings(created, n, **fields) == expect
+
+
+@pytest.mark.parametrize(
+    ("due_time", "ttl"),
+    [("11s", "2026-01-01T10:00:11Z"), ("10.5s", "2026-01-01T10:00:10.9Z")],
+)
+def test_absolute_ttl_before_a_sub_second_due_time_is_rejected(due_time: str, ttl: str) -> None:
+    """dueTime "11s" from 10:00:00.5 is 10:00:11.5, after a ttl of 10:00:11: Dapr refuses the
+    job (a truncating engine put dueTime at 10:00:11 and accepted it)."""
+    with pytest.raises(ScheduleError) as info:
+        JobTiming.build(
+            schedule="@every 1m", due_time=due_time, ttl=ttl, created=parse_rfc3339(C)
+        )
+    assert info.value.message == "ttl must be greater than due time"
+    assert info.value.field == "ttl"
+
+
+def test_sub_second_timing_survives_a_store_round_trip() -> None:
+    """What the stand-in stores keeps the creation instant's fraction, so a restart gives the
+    same ticks."""
+    timing = JobTiming.build(
+        schedule="@every 1s", due_time="250ms", ttl="5s", created=parse_rfc3339(C)
+    )
+    again = JobTiming.from_dict(timing.to_dict())
+    assert again == timing
+    assert again.start_ns == parse_rfc3339(C)
+    assert again.fires(10) == timing.fires(10)
 
 
 # --- repeats, ttl, one-shot -----------------------------------------------------------

@@ -361,7 +361,11 @@ class CronSchedule:
             return None
         zone = self.zone if self.zone is not None else default_zone
         clock = _UTC_CLOCK if zone is None else _clock(zone)
-        unix = t_ns // SECOND + 1  # t.Add(1s - t.Nanosecond())
+        # dapr/kit cron/spec.go SpecSchedule.Next (same versions as constantdelay.go below):
+        # "Start at the earliest possible time (the upcoming second)":
+        # t.Add(1*time.Second - time.Duration(t.Nanosecond())*time.Nanosecond), so a cron
+        # fire is always on a whole second, whatever the sub-second part of t.
+        unix = t_ns // SECOND + 1
         result = _spec_next(self, clock, unix)
         return None if result is None else result * SECOND
 
@@ -524,8 +528,11 @@ class EverySchedule:
     descriptor: str = "@every"
 
     def next_ns(self, t_ns: int, default_zone: ZoneInfo | None = None) -> int | None:
-        # dapr/kit at the commit Dapr 1.18 uses keeps sub-millisecond precision: the
-        # reference vectors show "@every 1us" firing every microsecond.
+        # dapr/kit cron/constantdelay.go (read at v0.17.0, v0.17.1 and main 6e5616a, all
+        # alike; Dapr 1.18.3 builds with v0.18.3): Next(t) is t.Add(schedule.Delay) and
+        # Every(d) keeps d as is, with no rounding of t or of the delay (the millisecond
+        # rounding was removed in 9d4f384, #129, before v0.16.0). So "@every 1us" fires every
+        # microsecond and "@every 1m" from 10:00:00.5 fires at 10:01:00.5.
         return t_ns + self.delay_ns
 
 

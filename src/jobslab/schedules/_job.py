@@ -1,8 +1,22 @@
-"""When a whole job fires: schedule + dueTime + repeats + ttl (contract §2 and §4).
+"""When a whole job fires: schedule + dueTime + repeats + ttl.
 
-Mirrors go-etcd-cron: ``builder.go`` ``Parse`` (validation, begin and expiration),
-``repeats.go``/``oneshot.go`` ``Next``, and ``counter.go`` ``updateNext`` (a tick after the
-expiry, or past the repeat count, ends the job, the very first tick included).
+Mirrors go-etcd-cron (v0.12.7 in Dapr 1.18.3): ``internal/scheduler/builder.go`` ``Parse``
+(validation, begin and expiration), ``repeats.go``/``oneshot.go`` ``Next``, and
+``internal/counter/counter.go`` ``updateNext`` (a tick after the expiry, or past the repeat
+count, ends the job, the very first tick included).
+
+Nothing is rounded to the second: ``Parse`` takes ``now := b.clock.Now().UTC()`` and a
+relative dueTime or ttl is added to it unchanged (``parsePointInTime``: ``now.Add(dur)``, or
+``now.AddDate(years, months, days).Add(duration)`` for ISO 8601), and dapr/kit's ``@every``
+(``cron/constantdelay.go``) is ``t.Add(delay)``. So a job created at 10:00:00.5 with
+``dueTime: "1s"`` fires at 10:00:01.5 and ``@every 1m`` at 10:01:00.5, 10:02:00.5, … Only cron
+expressions land on whole seconds, because their ``Next`` starts from the next whole second.
+(go-etcd-cron truncated ``now`` to the second until v0.10.0, "Remove cron truncations", #94.)
+
+Source, as read: go-etcd-cron ``internal/scheduler/builder.go`` at tag v0.12.4 and at master
+0e8ef88 (the lines above are the same in both; Dapr 1.18.3's binaries report v0.12.7), and
+dapr/kit ``cron/constantdelay.go`` and ``cron/spec.go`` at v0.17.0, v0.17.1 and main 6e5616a
+(the same in all three; Dapr 1.18.3 reports v0.18.3).
 """
 
 from __future__ import annotations
@@ -14,7 +28,7 @@ from typing import Any
 
 from ._cron import Schedule, parse_schedule
 from ._errors import ScheduleError
-from ._gotime import SECOND, datetime_to_ns, format_rfc3339, ns_to_datetime, parse_rfc3339
+from ._gotime import datetime_to_ns, format_rfc3339, ns_to_datetime, parse_rfc3339
 from ._instants import parse_point_in_time
 
 
@@ -28,7 +42,8 @@ class JobTiming:
 
     schedule: str | None
     repeats: int | None
-    #: Creation time truncated to the second (go-etcd-cron truncates ``now``).
+    #: Creation time to the nanosecond, not rounded (go-etcd-cron's ``now``); a schedule
+    #: without dueTime first fires at ``Next(start)``, and a relative ttl counts from it.
     start_ns: int
     #: The absolute due time, when the job has one; it is then the first tick.
     due_ns: int | None
@@ -60,8 +75,8 @@ class JobTiming:
             raise ScheduleError("job must have a schedule to have a ttl", field="ttl")
         if schedule is not None:
             parse_schedule(schedule)
-        created_ns = created if isinstance(created, int) else datetime_to_ns(created)
-        now = created_ns - created_ns % SECOND
+        # builder.go: now := b.clock.Now().UTC(), used as is (no Truncate).
+        now = created if isinstance(created, int) else datetime_to_ns(created)
         due_ns = None
         if due_time is not None:
             due_ns = parse_point_in_time(due_time, now, field="dueTime")
