@@ -51,11 +51,38 @@ def test_scheduler_starts_with_the_spec_flags_once(fakes: Fakes,
     assert (backend.state_dir / "scheduler.json").is_file()
 
 
-def test_default_ports_are_the_spec_ones(tmp_path: Path) -> None:
-    b = SelfHostedBackend(state_dir=tmp_path, bin_dir=tmp_path)
-    assert (b.scheduler_port, b.scheduler_healthz_port, b.scheduler_metrics_port) == \
-        (50006, 58081, 59091)
-    assert b.scheduler_address == "127.0.0.1:50006"
+def test_each_installation_has_its_own_recorded_ports(fakes: Fakes, tmp_path: Path) -> None:
+    """Two state dirs are two installations: distinct health/metrics/etcd ports, picked free
+    once and read back from the state dir afterwards; the gRPC port stays Dapr's 50006."""
+    a = SelfHostedBackend(state_dir=tmp_path / "a", runner=fakes.runner())
+    b = SelfHostedBackend(state_dir=tmp_path / "b", runner=fakes.runner())
+    assert a.scheduler_address == b.scheduler_address == "127.0.0.1:50006"
+    ports_a, ports_b = a.aux_ports(), b.aux_ports()
+    assert set(ports_a) == {"healthz", "metrics", "etcd_client", "etcd_peer"}
+    assert len(set(ports_a.values()) | set(ports_b.values())) == 8
+    assert 2379 not in ports_a.values() and 50006 not in ports_a.values()
+    again = SelfHostedBackend(state_dir=tmp_path / "a", runner=fakes.runner())
+    assert again.aux_ports() == ports_a       # recorded in the state dir
+    argv = again.scheduler_argv()
+    assert flag(argv, "--etcd-client-port") == str(ports_a["etcd_client"])
+    assert flag(argv, "--etcd-initial-cluster") == \
+        f"dapr-scheduler-server-0=http://localhost:{ports_a['etcd_peer']}"
+
+
+def test_scheduler_port_held_names_the_holder_and_the_fix(fakes: Fakes, tmp_path: Path) -> None:
+    """Switching backends with the stand-in's scheduler still on the port: one clear error."""
+    import socket
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        b = SelfHostedBackend(state_dir=tmp_path, runner=fakes.runner(), scheduler_port=port)
+        with pytest.raises(ClusterError) as err:
+            b.ensure()
+    message = str(err.value)
+    assert f"port {port} is held by pid" in message
+    assert "JOBSLAB_SCHEDULER_PORT" in message
+    assert not [c for c in fakes.calls("scheduler") if "--version" not in c]
 
 
 def test_one_daprd_per_replica_with_the_dapr_run_flags(fakes: Fakes,
@@ -73,8 +100,9 @@ def test_one_daprd_per_replica_with_the_dapr_run_flags(fakes: Fakes,
         assert flag(argv, "--app-channel-address") == "127.0.0.1"
         assert flag(argv, "--scheduler-host-address") == f"127.0.0.1:{backend.scheduler_port}"
         assert flag(argv, "--placement-host-address") == ""
-        assert flag(argv, "--app-health-check-path") == "/healthz"
-        assert "--enable-app-health-check" in argv
+        # Dapr's default, no app health check: an app without /healthz still gets triggers.
+        assert "--enable-app-health-check" not in argv
+        assert "--app-health-check-path" not in argv
     grpc = {flag(a, "--dapr-grpc-port") for a in runs}
     assert len(grpc) == 3                     # no two replicas share a gRPC port
     assert sorted(p.name for p in backend.state_dir.glob("daprd-*.json")) == [

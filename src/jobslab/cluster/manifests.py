@@ -2,8 +2,14 @@
 
 Every replica has the same ``dapr.io/app-id`` (so all sidecars share jobs, as replicas of one
 app do), its own app port (``8000 + i`` by convention: one uvicorn per replica on the host),
-``dapr.io/app-channel-address`` set to the host's IP, and the app health check on ``/healthz``.
-The pod's only container is a placeholder; the sidecar is what matters.
+``dapr.io/app-channel-address`` set to the host's IP, and no app health check. The pod's only
+container is a placeholder; the sidecar is what matters.
+
+Why no health check: with ``dapr.io/enable-app-health-check`` daprd probes the app's
+``/healthz`` and, while the probe fails, never opens its job streams to the Scheduler, so a
+learner's app without that route (most FastAPI apps) silently receives no trigger. Dapr's own
+default is no app health check; the workbook keeps it, so an app receives triggers on real
+Dapr exactly as on the stand-in, whatever routes it has.
 
 Components (``serve(..., resources_path=...)``, e.g. a cron binding) come from the
 ``kind: Component`` documents of the folder's ``*.yaml``/``*.yml`` files, as the local

@@ -60,7 +60,6 @@ APP_NAMESPACE = "default"
 #: The sidecar's HTTP port inside the pod.
 SIDECAR_HTTP_PORT = 3500
 
-#: Self-hosted scheduler flags (spec §3): loopback only, ports clear of app ports.
+#: The self-hosted scheduler's gRPC port (Dapr's default). Its health, metrics and etcd ports
+#: are picked free per installation (jobslab.selfhosted records them in the state dir).
 SCHEDULER_PORT = 50006
-SCHEDULER_HEALTHZ_PORT = 58081
-SCHEDULER_METRICS_PORT = 59091

@@ -1,10 +1,16 @@
 """``SelfHostedBackend``: what ``jobslab.serve`` uses when ``JOBSLAB_BACKEND=selfhosted``.
 
 ``dapr init --slim --runtime-version 1.18.3`` downloads ``daprd``, ``placement`` and
-``scheduler`` into ``~/.dapr/bin`` but starts nothing (spec §3). This backend starts the
-scheduler itself — loopback only, with health and metrics ports clear of app ports, its etcd
-data in the state dir — and one ``daprd`` per handler replica, all with pidfiles and logs in
-``<state dir>/selfhosted/``.
+``scheduler`` into ``~/.dapr/bin`` but starts nothing. This backend starts the scheduler
+itself — loopback only, its etcd data in the state dir — and one ``daprd`` per handler
+replica, all with pidfiles and logs in ``<state dir>/selfhosted/``.
+
+A state dir is a separate installation: besides its gRPC port (``50006`` unless told
+otherwise), the scheduler needs a health port, a metrics port and two ports for its embedded
+etcd (client and peer; etcd's defaults 2379/2380 would collide between installations, and with
+a Docker-based ``dapr init`` that publishes 2379). Each installation picks free ones the first
+time and records them in ``<state dir>/selfhosted/ports.json``, so a grader, the real-Dapr test
+tier and a learner's open lab can run side by side.
 
 The scheduler outlives the kernel (like ``jobslab up``'s). Each ``daprd`` runs under
 :mod:`jobslab.hosting._guard`, as the local stand-in's sidecars do: "Interrupt kernel" leaves
@@ -14,17 +20,19 @@ it running, the end of the kernel stops it, and :meth:`SelfHostedBackend.ensure`
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import socket
+import shutil
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .. import paths
+from .. import ports as _ports
 from ..cluster import pins
 from ..cluster.runner import ClusterError, Runner, tail
 from ..hosting import _guard
@@ -35,11 +43,33 @@ INIT_HINT = (f"install the binaries with `dapr init --slim --runtime-version "
              f"{pins.DAPR_RUNTIME_VERSION}` (Dapr CLI {pins.DAPR_CLI_VERSION}: "
              "https://docs.dapr.io/getting-started/install-dapr-cli/)")
 
+#: Environment variable naming a folder that holds ``daprd`` and ``scheduler``; it is searched
+#: before ``~/.dapr/bin`` and ``PATH``.
+ENV_BIN_DIR = "JOBSLAB_DAPR_BIN"
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+#: The scheduler's ports besides its gRPC port, recorded per installation in ``ports.json``.
+AUX_PORTS = ("healthz", "metrics", "etcd_client", "etcd_peer")
+
+
+def bin_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Where real Dapr binaries are looked for, before ``PATH``: ``$JOBSLAB_DAPR_BIN`` (when
+    set), then ``~/.dapr/bin`` (where ``dapr init --slim`` puts them)."""
+    env = os.environ if environ is None else environ
+    dirs = [Path(env[ENV_BIN_DIR]).expanduser()] if env.get(ENV_BIN_DIR) else []
+    home = env.get("HOME") or str(Path.home())
+    return [*dirs, Path(home) / ".dapr" / "bin"]
+
+
+def find_binary(name: str, environ: Mapping[str, str] | None = None,
+                dirs: Sequence[Path] | None = None) -> str | None:
+    """Path of the real ``daprd`` or ``scheduler`` the way a user's is found (see
+    :func:`bin_dirs`, then ``PATH``), or ``None``."""
+    for directory in (bin_dirs(environ) if dirs is None else dirs):
+        candidate = directory / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    env = os.environ if environ is None else environ
+    return shutil.which(name, path=env.get("PATH"))
 
 
 def _http_status(url: str) -> int | None:
@@ -87,8 +117,8 @@ class SelfHostedBackend:
         runner: Runner | None = None,
         base_http_port: int = pins.SIDECAR_HTTP_PORT,
         scheduler_port: int = pins.SCHEDULER_PORT,
-        scheduler_healthz_port: int = pins.SCHEDULER_HEALTHZ_PORT,
-        scheduler_metrics_port: int = pins.SCHEDULER_METRICS_PORT,
+        scheduler_healthz_port: int | None = None,
+        scheduler_metrics_port: int | None = None,
         ready_timeout: float = 30.0,
         log_level: str = "info",
     ) -> None:
@@ -97,8 +127,9 @@ class SelfHostedBackend:
         self._bin_dir = Path(bin_dir) if bin_dir else None
         self.base_http_port = base_http_port
         self.scheduler_port = scheduler_port
-        self.scheduler_healthz_port = scheduler_healthz_port
-        self.scheduler_metrics_port = scheduler_metrics_port
+        # Explicit ports win; the rest come from ports.json or are picked free (_aux_ports).
+        self._given_ports = {"healthz": scheduler_healthz_port,
+                             "metrics": scheduler_metrics_port}
         self.ready_timeout = ready_timeout
         self.log_level = log_level
         self.resources_path: Path | None = None
@@ -119,21 +150,63 @@ class SelfHostedBackend:
     def bin_dirs(self) -> list[Path]:
         if self._bin_dir:
             return [self._bin_dir]
-        home = self.runner.environ.get("HOME") or str(Path.home())
-        return [Path(home) / ".dapr" / "bin"]
+        return bin_dirs(self.runner.environ)
 
     def binary(self, name: str) -> str:
-        """Path of ``daprd`` or ``scheduler``: ``~/.dapr/bin`` first, then PATH."""
-        for directory in self.bin_dirs():
-            candidate = directory / name
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return str(candidate)
-        found = self.runner.which(name)
+        """Path of ``daprd`` or ``scheduler``: ``$JOBSLAB_DAPR_BIN``, ``~/.dapr/bin``, then
+        PATH."""
+        found = find_binary(name, self.runner.environ, self.bin_dirs())
         if found:
             return found
         where = ", ".join(str(d) for d in self.bin_dirs())
         raise ClusterError(f"`{name}` was not found in {where} or on PATH.\n"
-                           f"  What to do: {INIT_HINT}.")
+                           f"  What to do: {INIT_HINT}; or set {ENV_BIN_DIR} to the folder "
+                           "that holds it.")
+
+    # ---- the installation's ports ------------------------------------------------------
+    @property
+    def ports_file(self) -> Path:
+        return self.state_dir / "ports.json"
+
+    def aux_ports(self, *, starting: bool = False) -> dict[str, int]:
+        """The scheduler's health, metrics and etcd ports of this installation.
+
+        Given ports win; otherwise the ones recorded in ``ports.json``; otherwise free ones,
+        recorded for next time. ``starting``: the scheduler is about to start, so a recorded
+        port that something else took meanwhile is replaced by a free one.
+        """
+        try:
+            recorded = json.loads(self.ports_file.read_text())
+        except (OSError, ValueError):
+            recorded = {}
+        chosen: dict[str, int] = {}
+        for key in AUX_PORTS:
+            given = self._given_ports.get(key)
+            if given:
+                chosen[key] = int(given)
+            elif isinstance(recorded.get(key), int):
+                chosen[key] = recorded[key]
+        if starting:
+            for key in AUX_PORTS:
+                if key in chosen and not self._given_ports.get(key) and \
+                        not _ports.can_bind(chosen[key]):
+                    del chosen[key]
+        missing = [k for k in AUX_PORTS if k not in chosen]
+        if missing:
+            taken = {self.scheduler_port, *chosen.values()}
+            chosen.update(zip(missing, _ports.free_ports(len(missing), exclude=taken),
+                              strict=True))
+        if chosen != recorded:
+            self.ports_file.write_text(json.dumps(chosen, indent=1) + "\n")
+        return chosen
+
+    @property
+    def scheduler_healthz_port(self) -> int:
+        return self.aux_ports()["healthz"]
+
+    @property
+    def scheduler_metrics_port(self) -> int:
+        return self.aux_ports()["metrics"]
 
     # ---- processes ---------------------------------------------------------------------
     def _pidfile(self, key: str) -> Path:
@@ -204,19 +277,30 @@ class SelfHostedBackend:
 
     # ---- scheduler ---------------------------------------------------------------------
     def scheduler_argv(self) -> list[str]:
-        """The scheduler command line (spec §3 flags; data dir in the state dir)."""
+        """The scheduler command line: loopback only, this installation's ports, its etcd
+        data in the state dir. Called just before the scheduler starts."""
+        aux = self.aux_ports(starting=True)
         return [
             self.binary("scheduler"),
             "--listen-address", "127.0.0.1",
             "--port", str(self.scheduler_port),
-            "--healthz-port", str(self.scheduler_healthz_port),
-            "--metrics-port", str(self.scheduler_metrics_port),
+            "--healthz-port", str(aux["healthz"]),
+            "--metrics-port", str(aux["metrics"]),
+            "--metrics-listen-address", "127.0.0.1",
             "--etcd-data-dir", str(self.state_dir / "scheduler-data"),
+            "--etcd-client-port", str(aux["etcd_client"]),
+            "--etcd-initial-cluster",
+            f"dapr-scheduler-server-0=http://localhost:{aux['etcd_peer']}",
             "--log-level", self.log_level,
         ]
 
     def _healthz_url(self) -> str:
         return f"http://127.0.0.1:{self.scheduler_healthz_port}/healthz"
+
+    def scheduler_healthy(self) -> bool:
+        """True when this installation's scheduler runs and answers its health check."""
+        return self._running("scheduler") is not None and \
+            _http_status(self._healthz_url()) == 200
 
     def ensure(self) -> None:
         """Stop daprds left by a kernel that is gone; find the binaries and start the
@@ -224,11 +308,29 @@ class SelfHostedBackend:
         self.cleanup_stale()
         self.binary("daprd")
         self._check_version()
-        if self._running("scheduler") and _http_status(self._healthz_url()) == 200:
+        if self.scheduler_healthy():
             return
         self._stop("scheduler")
+        self._check_scheduler_port_free()
         proc = self._start("scheduler", self.scheduler_argv(), guarded=False)
         self._wait_healthy("scheduler", proc, self._healthz_url(), (200,))
+
+    def _check_scheduler_port_free(self) -> None:
+        """Refuse to start when another process holds the scheduler port: say who, and the
+        command that frees it (most often the stand-in's scheduler, which outlives kernels)."""
+        port = self.scheduler_port
+        if _ports.can_bind(port):
+            return
+        who = _ports.holder(port)
+        if "jobslab" in who:
+            fix = ("`jobslab down` stops the local stand-in (its jobs are kept), or choose "
+                   "another port for this backend with JOBSLAB_SCHEDULER_PORT")
+        else:
+            fix = ("stop it, or choose another port for this backend with "
+                   "JOBSLAB_SCHEDULER_PORT")
+        raise ClusterError(
+            f"cannot start the real Dapr scheduler: port {port} is held by {who}.\n"
+            f"  What to do: {fix}.")
 
     def _check_version(self) -> None:
         result = self.runner.run([self.binary("daprd"), "--version"], check=False, timeout=30)
@@ -243,25 +345,34 @@ class SelfHostedBackend:
         self.ensure()
 
     # ---- replicas ----------------------------------------------------------------------
-    def daprd_argv(self, app_id: str, replica: int, app_port: int) -> list[str]:
-        """The daprd command line of one replica (spec §3: flags of ``dapr run``)."""
+    def daprd_argv(self, app_id: str, replica: int, app_port: int | None, *,
+                   http_port: int | None = None) -> list[str]:
+        """The daprd command line of one replica, with the flags ``dapr run`` gives it.
+
+        ``app_port`` ``None``: a sidecar without an app (it still reaches the Scheduler).
+        ``http_port`` defaults to ``base_http_port + replica``.
+        """
         resources = self.resources_path or self.state_dir / "components"
         resources.mkdir(exist_ok=True)
+        http_port = self.base_http_port + replica if http_port is None else http_port
+        grpc, internal, metrics = _ports.free_ports(3, exclude={http_port})
+        app = [] if app_port is None else ["--app-port", str(app_port)]
         return [
             self.binary("daprd"),
             "--app-id", app_id,
-            "--app-port", str(app_port),
+            *app,
             "--app-protocol", "http",
             "--app-channel-address", "127.0.0.1",
-            "--dapr-http-port", str(self.base_http_port + replica),
-            "--dapr-grpc-port", str(_free_port()),
-            "--dapr-internal-grpc-port", str(_free_port()),
-            "--metrics-port", str(_free_port()),
+            "--dapr-http-port", str(http_port),
+            "--dapr-grpc-port", str(grpc),
+            "--dapr-internal-grpc-port", str(internal),
+            "--metrics-port", str(metrics),
             "--scheduler-host-address", self.scheduler_address,
             "--placement-host-address", "",
             "--resources-path", str(resources),
-            "--enable-app-health-check",
-            "--app-health-check-path", "/healthz",
+            # No --enable-app-health-check (Dapr's default): with it, daprd holds back its
+            # job streams until the app answers /healthz, and a learner's app without that
+            # route never receives a trigger.
             "--log-level", self.log_level,
         ]
 
@@ -278,8 +389,9 @@ class SelfHostedBackend:
         key = f"daprd-{app_id}-{replica}"
         port = self.base_http_port + replica
         proc = self._start(key, self.daprd_argv(app_id, replica, app_port), guarded=True)
-        self._wait_healthy(key, proc, f"http://127.0.0.1:{port}/v1.0/healthz/outbound",
-                           (200, 204))
+        # /v1.0/healthz answers 204 only once daprd reaches the app port (before that, 500);
+        # /v1.0/healthz/outbound would answer 204 while the app is still unreachable.
+        self._wait_healthy(key, proc, f"http://127.0.0.1:{port}/v1.0/healthz", (204,))
         self._ports.setdefault(app_id, {})[replica] = port
         return port
 
