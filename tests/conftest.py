@@ -9,11 +9,57 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from jobslab.selfhosted import find_binary
+
 # In CI (CI=true), property tests replay the same examples every run, so a submission's result
 # does not depend on which random inputs a run happened to draw; locally they keep exploring.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# --- the real-Dapr tier ------------------------------------------------------------------
+# Tests marked ``realdapr`` (and the "dapr" parameter of the contract tests) run against real
+# daprd + scheduler 1.18.3, found the way a user's are: $JOBSLAB_DAPR_BIN, ~/.dapr/bin, PATH.
+# Without them the whole tier is deselected and reported in one line.
+
+REAL_DAPR_HINT = ("get them with `dapr init --slim --runtime-version 1.18.3` "
+                  "(or set JOBSLAB_DAPR_BIN to a folder holding daprd and scheduler)")
+
+
+def real_dapr_missing() -> str | None:
+    """Why the real-Dapr tier cannot run here, or ``None`` when it can."""
+    missing = [name for name in ("daprd", "scheduler") if find_binary(name) is None]
+    if missing:
+        return f"{' and '.join(missing)} not found in ~/.dapr/bin or on PATH"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    why = real_dapr_missing()
+    if why is None:
+        return
+    real = [item for item in items if item.get_closest_marker("realdapr")]
+    if real:
+        items[:] = [item for item in items if not item.get_closest_marker("realdapr")]
+        config.hook.pytest_deselected(items=real)
+        config.stash[_SKIPPED] = f"{len(real)} tests skipped: {why}; {REAL_DAPR_HINT}"
+
+
+_SKIPPED = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    said = terminalreporter.config.stash.get(_SKIPPED, None)
+    if said:
+        terminalreporter.write_line(f"real Dapr tier: {said}", yellow=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    why = real_dapr_missing()
+    if why:
+        return f"real Dapr tier: off ({why})"
+    return f"real Dapr tier: daprd {find_binary('daprd')}, scheduler {find_binary('scheduler')}"
+
 
 CRON_COMPONENT = """\
 apiVersion: dapr.io/v1alpha1

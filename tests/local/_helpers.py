@@ -1,7 +1,9 @@
-"""Shared helpers for the stand-in tests: free ports, polling waits, real processes, an app.
+"""Shared helpers for the contract tests: free ports, polling waits, real processes, an app.
 
-Everything here starts *real* processes (``python -m jobslab scheduler`` / ``run``) and talks
-real HTTP; nothing of our own server is mocked.
+Everything here starts *real* processes and talks real HTTP; nothing is mocked. A stack is
+either the stand-in (``python -m jobslab scheduler`` / ``run``: :class:`Stack`) or real Dapr
+1.18.3 (``scheduler`` / ``daprd``: :class:`DaprStack`), with one interface, so the same test
+body runs against both (``stack(tmp, backend)``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
+import pytest
 
 from jobslab.ports import accepts
+
+#: The two backends the contract tests run against: the same test bodies, parametrized.
+BACKENDS = [pytest.param("standin"), pytest.param("dapr", marks=pytest.mark.realdapr)]
 
 
 def free_port() -> int:
@@ -86,9 +92,13 @@ class RecordingApp:
     calls: list[Call] = field(default_factory=list)
     done: list[tuple[str, float]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
+    _closed: bool = False
+    _lock: Any = None
 
     def start(self) -> RecordingApp:
         app = self
+        lock = threading.Lock()
+        self._closed = False
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -98,7 +108,11 @@ class RecordingApp:
                 body = self.rfile.read(n) if n else b""
                 call = Call(time.time(), self.command, self.path, body,
                             {k.lower(): v for k, v in self.headers.items()})
-                app.calls.append(call)
+                with lock:  # a stopped app records nothing (its handler threads outlive stop)
+                    if app._closed:
+                        self.close_connection = True
+                        return
+                    app.calls.append(call)
                 code = app.status.get(call.job, 200)
                 if isinstance(code, list):
                     code = code.pop(0) if len(code) > 1 else code[0]
@@ -116,13 +130,17 @@ class RecordingApp:
             def log_message(self, *args: Any) -> None:
                 pass
 
+        self._lock = lock
         self._server = _AppServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
+        """Stop listening; from now on nothing more is recorded, so ``calls`` is final."""
         if self._server:
+            with self._lock:
+                self._closed = True
             self._server.shutdown()
             self._server.server_close()
             self._server = None
@@ -130,20 +148,29 @@ class RecordingApp:
     def jobs(self, name: str) -> list[Call]:
         return [c for c in self.calls if c.job == name]
 
+    def jobs_called(self) -> list[Call]:
+        """Every job trigger received (not daprd's start-up ``GET /dapr/config``, nor a cron
+        binding's calls)."""
+        return [c for c in self.calls if c.job]
+
 
 # --- real processes ---------------------------------------------------------------------
 
 
-def _spawn(args: list[str], env: dict[str, str] | None = None,
+def _popen(argv: list[str], env: dict[str, str] | None = None,
            log: Path | None = None) -> subprocess.Popen[bytes]:
     full_env = dict(os.environ)
     full_env.pop("DAPR_API_TOKEN", None)
     full_env.pop("APP_API_TOKEN", None)
     full_env.update(env or {})
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([sys.executable, "-m", "jobslab", *args], env=full_env,
-                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen(argv, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _spawn(args: list[str], env: dict[str, str] | None = None,
+           log: Path | None = None) -> subprocess.Popen[bytes]:
+    return _popen([sys.executable, "-m", "jobslab", *args], env=env, log=log)
 
 
 def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
@@ -164,11 +191,19 @@ class Sidecar:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, **kw: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=15, **kw)
+        return httpx.Client(base_url=self.url, timeout=kw.pop("timeout", 15), **kw)
+
+    def health(self, path: str = "/v1.0/healthz") -> int | None:
+        try:
+            return httpx.get(self.url + path, timeout=0.5).status_code
+        except httpx.HTTPError:
+            return None
 
 
-class Stack:
-    """A scheduler plus any number of sidecars, each a real process, in a temp state dir."""
+class _Stack:
+    """What both stacks share: sidecar bookkeeping and backend-neutral waits."""
+
+    backend = ""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
@@ -180,17 +215,45 @@ class Stack:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def _start_sidecar(self, argv: list[str], app_id: str, port: int,
+                       env: dict[str, str] | None, wait: bool) -> Sidecar:
+        proc = _popen(argv, env=env, log=self.state_dir / f"sidecar-{app_id}-{port}.out")
+        car = Sidecar(proc, port, app_id)
+        self.sidecars.append(car)
+        if wait:  # the API is up; /v1.0/healthz itself waits for the app (and the Scheduler)
+            wait_until(lambda: car.health("/v1.0/healthz/outbound") == 204
+                       or proc.poll() is not None, timeout=30, what="the sidecar's API")
+            assert proc.poll() is None, "sidecar exited"
+        return car
+
+    def kill_scheduler(self, sig: int = signal.SIGKILL) -> None:
+        assert self.scheduler is not None
+        kill_group(self.scheduler, sig)
+        self.scheduler = None
+
+    def gone(self, car: Sidecar, *names: str) -> bool:
+        """True once none of ``names`` exists any more (GET answers 500 not found)."""
+        with car.client() as c:
+            return all(c.get(f"/v1.0/jobs/{n}").status_code == 500 for n in names)
+
+    def close(self) -> None:
+        for car in self.sidecars:
+            kill_group(car.proc)
+        if self.scheduler is not None:
+            kill_group(self.scheduler)
+
+
+class Stack(_Stack):
+    """The stand-in: a scheduler plus any number of sidecars, each a real process."""
+
+    backend = "standin"
+
     def start_scheduler(self) -> None:
         self.scheduler = _spawn(["scheduler", "--port", str(self.port), "--state-dir",
                                  str(self.state_dir)], log=self.state_dir / "scheduler.out")
         wait_until(lambda: accepts(self.port) or self.scheduler.poll() is not None,
                    what="the scheduler port")
         assert self.scheduler.poll() is None, (self.state_dir / "scheduler.out").read_text()
-
-    def kill_scheduler(self, sig: int = signal.SIGKILL) -> None:
-        assert self.scheduler is not None
-        kill_group(self.scheduler, sig)
-        self.scheduler = None
 
     def sidecar(self, app_id: str, app_port: int | None = None,
                 env: dict[str, str] | None = None, extra: list[str] | None = None,
@@ -200,22 +263,14 @@ class Stack:
                 "--scheduler-host-address", self.address, "--state-dir", str(self.state_dir)]
         if app_port:
             args += ["--app-port", str(app_port)]
-        proc = _spawn(args + (extra or []), env=env,
-                      log=self.state_dir / f"sidecar-{app_id}-{port}.out")
-        car = Sidecar(proc, port, app_id)
-        self.sidecars.append(car)
-        if wait:
-            wait_until(lambda: _healthy(car) or proc.poll() is not None, what="sidecar health")
-            assert proc.poll() is None, "sidecar exited"
-        return car
+        return self._start_sidecar([sys.executable, "-m", "jobslab", *args, *(extra or [])],
+                                   app_id, port, env, wait)
 
     def watching(self, app_id: str, count: int, ns: str = "default") -> None:
         """Wait until ``count`` sidecars of ``app_id`` receive triggers."""
-        from jobslab.local.cli import rpc
-
         def ok() -> bool:
             try:
-                stats = rpc(self.address, "stats")["stats"]
+                stats = self.stats()
             except OSError:
                 return False
             return stats["watching"].get(f"{ns}/{app_id}", 0) == count
@@ -227,23 +282,82 @@ class Stack:
 
         return rpc(self.address, "stats")["stats"]
 
-    def close(self) -> None:
-        for car in self.sidecars:
-            kill_group(car.proc)
-        if self.scheduler is not None:
-            kill_group(self.scheduler)
+    def failed(self) -> int:
+        """Trigger attempts that failed so far."""
+        return int(self.stats()["failed"])
 
 
-def _healthy(car: Sidecar) -> bool:
+class DaprStack(_Stack):
+    """Real Dapr 1.18.3: ``scheduler`` (embedded etcd in the state dir) and one ``daprd`` per
+    sidecar, started with the command lines :class:`jobslab.selfhosted.SelfHostedBackend`
+    builds (its own free health, metrics and etcd ports)."""
+
+    backend = "dapr"
+    #: daprd opens this many job streams to each Scheduler (``--scheduler-job-streams``).
+    STREAMS = 3
+
+    def __init__(self, state_dir: Path) -> None:
+        from jobslab.selfhosted import SelfHostedBackend
+
+        super().__init__(state_dir)
+        self.impl = SelfHostedBackend(state_dir=state_dir, scheduler_port=self.port)
+
+    def start_scheduler(self) -> None:
+        log = self.state_dir / "scheduler.out"
+        self.scheduler = _popen(self.impl.scheduler_argv(), log=log)
+        healthz = f"http://127.0.0.1:{self.impl.scheduler_healthz_port}/healthz"
+        wait_until(lambda: _status(healthz) == 200 or self.scheduler.poll() is not None,
+                   timeout=30, what="the scheduler's health check")
+        assert self.scheduler.poll() is None, log.read_text()
+
+    def sidecar(self, app_id: str, app_port: int | None = None,
+                env: dict[str, str] | None = None, extra: list[str] | None = None,
+                wait: bool = True) -> Sidecar:
+        port = free_port()
+        argv = self.impl.daprd_argv(app_id, 0, app_port, http_port=port)
+        return self._start_sidecar(argv + (extra or []), app_id, port, env, wait)
+
+    def metric(self, name: str) -> float:
+        """A value of the scheduler's Prometheus metrics (0 when not exported yet)."""
+        url = f"http://127.0.0.1:{self.impl.scheduler_metrics_port}/metrics"
+        text = httpx.get(url, timeout=2).text
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def watching(self, app_id: str, count: int, ns: str = "default") -> None:
+        """Wait until ``count`` sidecars of ``app_id`` are ready (app reachable) and the
+        Scheduler counts the job streams of every ready sidecar of the stack."""
+        def ok() -> bool:
+            alive = [c for c in self.sidecars if c.proc.poll() is None]
+            ready = [c for c in alive if c.health() == 204]
+            mine = [c for c in ready if c.app_id == app_id]
+            try:
+                streams = self.metric("dapr_scheduler_sidecars_connected")
+            except httpx.HTTPError:
+                return False
+            return len(mine) == count and streams == self.STREAMS * len(ready)
+
+        wait_until(ok, timeout=60, what=f"{count} watching sidecars of {app_id}")
+
+    def failed(self) -> int:
+        return int(self.metric("dapr_scheduler_jobs_failed_total"))
+
+
+def _status(url: str) -> int | None:
     try:
-        return httpx.get(car.url + "/v1.0/healthz", timeout=0.5).status_code == 204
+        return httpx.get(url, timeout=0.5).status_code
     except httpx.HTTPError:
-        return False
+        return None
 
 
 @contextlib.contextmanager
-def stack(tmp: Path) -> Iterator[Stack]:
-    s = Stack(tmp)
+def stack(tmp: Path, backend: str = "standin") -> Iterator[Stack | DaprStack]:
+    """A started scheduler of ``backend`` ("standin" or "dapr") in ``tmp``; everything it
+    started is killed afterwards."""
+    s: Stack | DaprStack = DaprStack(tmp) if backend == "dapr" else Stack(tmp)
     try:
         s.start_scheduler()
         yield s

@@ -87,7 +87,9 @@ def test_run_forwards_signals_and_down_stops_sidecars(tmp_path: Path) -> None:
     try:
         def ready() -> bool:
             try:
-                return httpx.get(f"http://127.0.0.1:{http_port}/v1.0/healthz").status_code == 204
+                # outbound: the API is up (healthz waits for a Scheduler, and there is none)
+                url = f"http://127.0.0.1:{http_port}/v1.0/healthz/outbound"
+                return httpx.get(url).status_code == 204
             except httpx.HTTPError:
                 return False
 

@@ -48,17 +48,23 @@ def test_healthz_and_metadata(http: httpx.Client) -> None:
     assert meta["id"] == "contract" and meta["runtimeVersion"] == "1.18.3"
 
 
-def test_unknown_route_404_wrong_method_405(http: httpx.Client) -> None:
-    """§1: only the three methods exist on the job routes; nothing else is routed."""
-    assert http.get("/v1.0/nothing").status_code == 404
-    assert http.get("/v1.0/jobs").status_code == 404
-    assert http.get("/v1.0/jobs/a/b").status_code == 404
-    r = http.put(f"/v1.0/jobs/{fresh()}", json={"dueTime": "1s"})
-    assert r.status_code == 405
-    assert http.post("/v1.0/healthz").status_code == 405
+NO_ROUTE = (404, "ERR_DIRECT_INVOKE",
+            "failed getting app id either from the URL path or the header dapr-app-id")
 
 
-def test_local_list_is_on_a_non_dapr_path(http: httpx.Client) -> None:
+def test_unknown_route_or_method_is_404_direct_invoke(http: httpx.Client) -> None:
+    """§1: only the three methods exist on the job routes. Anything else falls through to
+    daprd's service invocation, which finds no app id: 404, never 405."""
+    for method, path in [("GET", "/v1.0/nothing"), ("GET", "/v1.0/jobs"),
+                         ("GET", "/v1.0/jobs/a/b"), ("PUT", f"/v1.0/jobs/{fresh()}"),
+                         ("PATCH", f"/v1.0-alpha1/jobs/{fresh()}"), ("POST", "/v1.0/healthz"),
+                         ("POST", "/v1.0/metadata")]:
+        r = http.request(method, path, json={"dueTime": "1s"})
+        assert error(r) == NO_ROUTE, (method, path)
+        assert r.headers["content-type"] == "application/json"
+
+
+def test_local_list_is_on_a_non_dapr_path(http: httpx.Client, standin_only: None) -> None:
     """§1 has no HTTP list; the stand-in's list lives under /jobslab/ and says local-only."""
     name = fresh()
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h", "data": {"k": 1}})
@@ -168,22 +174,42 @@ def test_unknown_zone_is_500(http: httpx.Client) -> None:
         assert message.startswith(SCHED_500)
 
 
-@pytest.mark.parametrize("name", ["%2Fx", "a%5Cb", "a%23b", "a%3Fb", "a%00b", "a%0Ab", ".",
-                                  "..", "x" * 600])
-def test_invalid_names_are_500_without_validation_prefix(http: httpx.Client, name: str) -> None:
-    """§2 name rules: refused by the Scheduler, message lacks "job failed validation: "."""
+NAME_500 = ("failed to schedule job due to: rpc error: code = Unknown desc = "
+            'job name is invalid "app||default||contract||')
+
+
+@pytest.mark.parametrize(("name", "shown", "why"), [
+    ("%2Fx", "/x", "must not contain '/', '\\', '#' or '?'"),
+    ("a%5Cb", "a\\\\b", "must not contain '/', '\\', '#' or '?'"),
+    ("a%23b", "a#b", "must not contain '/', '\\', '#' or '?'"),
+    ("a%3Fb", "a?b", "must not contain '/', '\\', '#' or '?'"),
+    ("a%00b", "a\\x00b", "must not contain control characters"),
+    ("a%0Ab", "a\\nb", "must not contain control characters"),
+    ("a%7Fb", "a\\x7fb", "must not contain control characters"),
+    ("x" * 489, "x" * 489, "must be at most 512 characters"),
+])
+def test_invalid_names_are_500_without_validation_prefix(http: httpx.Client, name: str,
+                                                         shown: str, why: str) -> None:
+    """Job names: the Scheduler checks the whole key ``app||ns||app-id||name`` (quoted as Go's
+    %q), and the message lacks "job failed validation: "."""
     r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1s"})
-    if name in (".", ".."):  # httpx normalises dot segments away; send them raw
-        r = http.post(f"/v1.0/jobs/%2E{'%2E' if name == '..' else ''}", json={"dueTime": "1s"})
-    status, code, message = error(r)
-    assert (status, code) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB")
-    assert message.startswith("failed to schedule job due to: rpc error: code = Unknown desc = ")
-    assert "job failed validation" not in message
+    assert error(r) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB", f'{NAME_500}{shown}": {why}')
 
 
-@pytest.mark.parametrize("name", ["UPPER", "my||job@name", "with%20space", "a|b", "ünï"])
+def test_name_limit_is_512_bytes_of_the_whole_key(http: httpx.Client) -> None:
+    """"app||default||contract||" is 24 bytes: a 488-byte name is the longest; ü is 2 bytes."""
+    for name, ok in [("y" * 488, True), ("y" * 489, False), ("ü" * 244, True),
+                     ("ü" * 245, False)]:
+        status = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h"}).status_code
+        assert status == (204 if ok else 500), (len(name), status)
+        http.delete(f"/v1.0/jobs/{name}")
+
+
+@pytest.mark.parametrize("name", ["UPPER", "my||job@name", "with%20space", "a|b", "ünï",
+                                  "%2E", "%2E%2E"])
 def test_allowed_names(http: httpx.Client, name: str) -> None:
-    """§2 name rules (1.18.2+): uppercase, |, ||, @ and spaces are fine."""
+    """Name rules (1.18.2+): uppercase, |, ||, @ and spaces are fine — and so, on 1.18.3, are
+    "." and ".." (sent escaped: httpx would normalise the dot segments away)."""
     assert http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h"}).status_code == 204
     assert http.get(f"/v1.0/jobs/{name}").status_code == 200
     assert http.delete(f"/v1.0/jobs/{name}").status_code == 204
@@ -210,10 +236,27 @@ def test_proto_field_names_accepted(http: httpx.Client) -> None:
     assert got["failurePolicy"] == {"constant": {"interval": "2s", "maxRetries": 7}}
 
 
-def test_body_over_4_mib_is_413(http: httpx.Client) -> None:
-    """Bodies over daprd's 4 MiB limit are refused."""
+def test_body_over_4_mib_is_400_body_read(http: httpx.Client) -> None:
+    """Bodies over daprd's 4 MiB --max-body-size are refused before they are decoded."""
     big = b'{"dueTime":"1s","data":"' + b"x" * (4 * 1024 * 1024) + b'"}'
-    assert http.post(f"/v1.0/jobs/{fresh()}", content=big).status_code == 413
+    r = http.post(f"/v1.0/jobs/{fresh()}", content=big)
+    assert error(r) == (400, "ERR_BODY_READ", "failed to read request body: stream too large")
+
+
+def test_data_over_2_mib_is_429_resource_exhausted(http: httpx.Client) -> None:
+    """daprd's gRPC client sends the Scheduler at most 2 MiB: data of 2 MiB is 429 although
+    the body is under 4 MiB; 2 MiB less 1 KiB is fine."""
+    limit = 2 * 1024 * 1024
+    r = http.post(f"/v1.0/jobs/{fresh()}", json={"dueTime": "1h", "data": "x" * limit})
+    status, code, message = error(r)
+    assert (status, code) == (429, "DAPR_SCHEDULER_SCHEDULE_JOB")
+    assert message.startswith("failed to schedule job due to: rpc error: code = "
+                              "ResourceExhausted desc = trying to send message larger than max (")
+    assert message.endswith(f" vs. {limit})")
+    name = fresh()
+    r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h", "data": "x" * (limit - 1024)})
+    assert r.status_code == 204
+    http.delete(f"/v1.0/jobs/{name}")
 
 
 # --- §3 success responses ---------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Fuzz: random methods, names, bodies and headers get only the statuses the contract allows
-(§1–§3), and both processes still serve afterwards."""
+(§1–§3), and both processes still serve afterwards — on the stand-in and on real Dapr."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from ._helpers import RecordingApp, Sidecar, Stack
 pytestmark = pytest.mark.slow
 
 ALLOWED = {
-    "POST": {204, 400, 409, 413, 500},
+    "POST": {204, 400, 409, 500},
     "GET": {200, 400, 500},
-    "DELETE": {204, 400},
+    "DELETE": {204, 400, 500},
 }
+#: Any other method falls through to service invocation: 404 ERR_DIRECT_INVOKE.
+OTHER = {404}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**60, 2**60) | st.floats(allow_nan=False)
@@ -65,9 +67,9 @@ def test_random_requests_get_allowed_statuses(shared: tuple[Stack, Sidecar, Reco
     car = shared[1]
     r = httpx.request(method, f"{car.url}/{version}/jobs/{name}", content=body, headers=hdrs,
                       timeout=15)
-    allowed = ALLOWED.get(method, {405})
+    allowed = ALLOWED.get(method, OTHER)
     assert r.status_code in allowed, (r.status_code, r.text)
-    if r.status_code >= 400 and r.status_code != 405:
+    if r.status_code >= 400:
         parsed = r.json()
         assert parsed["errorCode"] and parsed["message"]
 
@@ -81,4 +83,3 @@ def test_both_processes_still_serve(shared: tuple[Stack, Sidecar, RecordingApp])
     r = httpx.post(car.url + "/v1.0/jobs/after-fuzz", json={"dueTime": "1h"})
     assert r.status_code in (204, 409)
     assert httpx.get(car.url + "/v1.0/jobs/after-fuzz").status_code == 200
-    assert s.stats()["jobs"] >= 1

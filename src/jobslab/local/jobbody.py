@@ -18,8 +18,8 @@ from .http_errors import encode_value
 UINT32_MAX = 2**32 - 1
 _DURATION = re.compile(r"^(-)?([0-9]+)(?:\.([0-9]{1,9}))?s$")
 _MAX_DURATION_S = 315_576_000_000
-#: Longest job name accepted. Dapr rejects 600 characters; its exact limit was not
-#: verified (contract §2), so the stand-in picks 512.
+#: Longest job key ``app||<namespace>||<app-id>||<name>`` the Scheduler accepts, in bytes
+#: (daprd 1.18.3: with app-id ``ab`` a 494-character name passes, 495 fails).
 MAX_NAME_LENGTH = 512
 
 
@@ -232,15 +232,41 @@ def decode(raw: bytes) -> JobRequest:
     )
 
 
-def name_error(name: str) -> str | None:
-    """Why the Scheduler refuses a job name (1.18.2+ rules, contract §2), or None."""
-    if name in (".", ".."):
-        return f"job name cannot be '{name}'"
-    if len(name) > MAX_NAME_LENGTH:
-        return f"job name is too long: {len(name)} characters, at most {MAX_NAME_LENGTH}"
-    for ch in name:
-        if ch in "/\\#?":
-            return f"job name {name!r} contains an invalid character {ch!r}"
-        if unicodedata.category(ch) == "Cc":
-            return f"job name {name!r} contains a control character"
+def name_error(name: str, namespace: str = "default", app_id: str = "") -> str | None:
+    """Why the Scheduler refuses a job name, or None (Dapr 1.18.3, checked on the real
+    binaries: docs/dapr-behaviour.md#job-names).
+
+    The check is on the full key ``app||<namespace>||<app-id>||<name>``, quoted as Go's ``%q``
+    does: at most 512 bytes; no ``/``, ``\\``, ``#``, ``?``; no control characters. ``.`` and
+    ``..`` are accepted.
+    """
+    key = f"app||{namespace}||{app_id}||{name}"
+    prefix = f"job name is invalid {go_quote(key)}: "
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_NAME_LENGTH:
+        return prefix + f"must be at most {MAX_NAME_LENGTH} characters"
+    if any(ch in "/\\#?" for ch in name):
+        return prefix + "must not contain '/', '\\', '#' or '?'"
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        return prefix + "must not contain control characters"
     return None
+
+
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+               "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}
+
+
+def go_quote(text: str) -> str:
+    """``text`` as Go's ``strconv.Quote`` (``%q``) writes it: printable runes as they are."""
+    out = []
+    for ch in text:
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x80:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'

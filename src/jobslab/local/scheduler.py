@@ -309,7 +309,7 @@ class Scheduler:
     def schedule(self, ns: str, app: str, name: str, job: dict[str, Any],
                  overwrite: bool) -> None:
         assert self.store is not None
-        problem = name_error(name)
+        problem = name_error(name, ns, app)
         if problem:
             raise RpcError("Unknown", problem)
         try:

@@ -32,7 +32,7 @@ from . import LOCAL_LIST_PATH
 from . import http_errors as he
 from .appclient import AppClient, job_path, port_open
 from .bindings import CronBinding, load_components, run_binding
-from .jobbody import Malformed, decode
+from .jobbody import JobRequest, Malformed, decode
 from .link import RpcError, SchedulerLink
 from .protocol import parse_address
 
@@ -65,6 +65,28 @@ class SidecarOptions:
     app_token: str | None = field(default_factory=lambda: os.environ.get("APP_API_TOKEN"))
 
 
+#: daprd's gRPC client refuses to send the Scheduler a message over 2 MiB (so data of about
+#: 2 MiB gets 429 although the HTTP body limit is 4 MiB).
+GRPC_MAX_MESSAGE = 2 * 1024 * 1024
+#: Bytes of a ScheduleJob request besides its strings (measured on daprd 1.18.3).
+_GRPC_OVERHEAD = 263
+
+
+def _grpc_size(name: str, opts: SidecarOptions, req: JobRequest) -> int:
+    """About the size of daprd's ScheduleJob message for this job (within a few bytes of what
+    daprd reports; only the 2 MiB threshold matters)."""
+    strings = (name, opts.app_id, opts.namespace, req.schedule, req.due_time, req.ttl, req.data)
+    return _GRPC_OVERHEAD + sum(len(x.encode("utf-8")) for x in strings if x)
+
+
+def _rpc_text(exc: RpcError) -> str:
+    """An error from the Scheduler as daprd words it after "failed to … job due to: "."""
+    if exc.code == "DeadlineExceeded":
+        return exc.message  # "context deadline exceeded", with no gRPC wrapping
+    code = "Unknown" if exc.code == "Internal" else exc.code
+    return f"rpc error: code = {code} desc = {exc.message}"
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -83,6 +105,7 @@ class Sidecar:
         self.app_ready = asyncio.Event()
         self.started = time.time()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._ready = False
         self.delivered = 0
 
     # --- life cycle ------------------------------------------------------------------
@@ -151,9 +174,10 @@ class Sidecar:
             return
         try:
             await self._route(scope, receive, send)
-        except BodyTooLarge:
-            await _respond(send, 413, b"request body too large (limit 4 MiB)\n",
-                           [(b"content-type", b"text/plain; charset=utf-8")])
+        except BodyTooLarge:  # daprd's answer to a body over --max-body-size
+            await _respond(send, 400, he.go_json({
+                "errorCode": "ERR_BODY_READ",
+                "message": "failed to read request body: stream too large"}), _JSON)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
@@ -177,6 +201,12 @@ class Sidecar:
             if method != "GET":
                 await _not_allowed(send, "GET")
                 return
+            waiting = self.not_ready() if path == _HEALTH[0] else []
+            if waiting:
+                await _respond(send, 500, he.go_json({
+                    "errorCode": "ERR_HEALTH_NOT_READY",
+                    "message": f"dapr is not ready: [{' '.join(waiting)}]"}), _JSON)
+                return
             await _respond(send, 204, b"")
             return
         if path == "/v1.0/metadata":
@@ -191,8 +221,7 @@ class Sidecar:
                 return
             await self._list(scope, send)
             return
-        await _respond(send, 404, b"404 page not found\n",
-                       [(b"content-type", b"text/plain; charset=utf-8")])
+        await _no_route(send)
 
     async def _job(self, method: str, name: str, scope: Scope, receive: Receive,
                    send: Send) -> None:
@@ -228,6 +257,12 @@ class Sidecar:
             await _respond(send, 400, self._error(he.SCHEDULE_EMPTY, "Schedule is empty"),
                            _JSON)
             return
+        size = _grpc_size(name, self.opts, req)
+        if size > GRPC_MAX_MESSAGE:
+            message = ("failed to schedule job due to: rpc error: code = ResourceExhausted desc = "
+                       f"trying to send message larger than max ({size} vs. {GRPC_MAX_MESSAGE})")
+            await _respond(send, 429, self._error(he.SCHEDULE_JOB, message), _JSON)
+            return
         job: dict[str, Any] = {"schedule": req.schedule, "repeats": req.repeats,
                                "dueTime": req.due_time, "ttl": req.ttl, "data": req.data,
                                "failurePolicy": req.failure_policy.to_json()
@@ -235,11 +270,8 @@ class Sidecar:
         try:
             await self.link.call("schedule", name=name, job=job, overwrite=req.overwrite)
         except RpcError as exc:
-            status = {"AlreadyExists": 409, "Unavailable": 503, "DeadlineExceeded": 504,
-                      "InvalidArgument": 400}.get(exc.code, 500)
-            code = "Unknown" if exc.code == "Internal" else exc.code
-            message = (f"failed to schedule job due to: rpc error: code = {code} "
-                       f"desc = {exc.message}")
+            status = {"AlreadyExists": 409, "InvalidArgument": 400}.get(exc.code, 500)
+            message = f"failed to schedule job due to: {_rpc_text(exc)}"
             await _respond(send, status, self._error(he.SCHEDULE_JOB, message), _JSON)
             return
         await _respond(send, 204, b"")
@@ -251,7 +283,7 @@ class Sidecar:
         try:
             reply = await self.link.call("get", name=name)
         except RpcError as exc:
-            message = f"failed to get job due to: rpc error: code = {exc.code} desc = {exc.message}"
+            message = f"failed to get job due to: {_rpc_text(exc)}"
             await _respond(send, 500, self._error(he.GET_JOB, message), _JSON)
             return
         await _respond(send, 200, render_job(reply["job"]), _JSON)
@@ -263,8 +295,7 @@ class Sidecar:
         try:
             await self.link.call("delete", name=name)
         except RpcError as exc:
-            message = (f"failed to delete job due to: rpc error: code = {exc.code} "
-                       f"desc = {exc.message}")
+            message = f"failed to delete job due to: {_rpc_text(exc)}"
             await _respond(send, 500, self._error(he.DELETE_JOB, message), _JSON)
             return
         await _respond(send, 204, b"")
@@ -286,6 +317,23 @@ class Sidecar:
                 job["data"] = json.loads(job["data"])
             jobs.append(job)
         await _respond(send, 200, he.go_json({"localOnly": True, "jobs": jobs}), _JSON)
+
+    def not_ready(self) -> list[str]:
+        """What daprd's ``/v1.0/healthz`` would still wait for (empty once ready).
+
+        daprd 1.18.3 answers 500 ``dapr is not ready: [runtime]`` until its app port accepts
+        connections, and ``[scheduler-watch-hosts]`` until it first reached the Scheduler;
+        once ready it stays ready. ``/v1.0/healthz/outbound`` answers 204 all along.
+        """
+        if self._ready:
+            return []
+        waiting = []
+        if self.app_client is not None and not self.app_ready.is_set():
+            waiting.append("runtime")
+        if not self.link.ever_connected:
+            waiting.append("scheduler-watch-hosts")
+        self._ready = not waiting
+        return waiting
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -357,7 +405,16 @@ async def _respond(send: Send, status: int, body: bytes,
 
 
 async def _not_allowed(send: Send, allow: str) -> None:
-    await _respond(send, 405, b"", [(b"allow", allow.encode())])
+    """A known path with another method: daprd routes it, like any unknown route, to service
+    invocation, which finds no app id: 404 ERR_DIRECT_INVOKE (never 405)."""
+    await _no_route(send)
+
+
+async def _no_route(send: Send) -> None:
+    await _respond(send, 404, he.go_json({
+        "errorCode": "ERR_DIRECT_INVOKE",
+        "message": "failed getting app id either from the URL path or the header dapr-app-id"}),
+        _JSON)
 
 
 # --- running it -------------------------------------------------------------------------
