@@ -169,8 +169,8 @@ def test_overwrite_resets_the_count(http: httpx.Client, rec: RecordingApp) -> No
     body = {"schedule": "@every 0.2s", "dueTime": "0s", "repeats": 3}
     http.post(f"/v1.0/jobs/{name}", json=body)
     wait_until(lambda: len(rec.jobs(name)) >= 2, what="two triggers")
+    before = len(rec.jobs(name))  # read first: the new job's first tick is due at once
     http.post(f"/v1.0/jobs/{name}", json={**body, "overwrite": True})
-    before = len(rec.jobs(name))
     wait_until(lambda: gone(http, name), what="deletion")
     assert len(rec.jobs(name)) - before in (3, 4)  # 3 after the overwrite (+1 in flight)
     assert len(rec.jobs(name)) >= 5
