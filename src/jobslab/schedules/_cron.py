@@ -203,6 +203,8 @@ def load_location(name: str) -> ZoneInfo | None:
 # the closest pair in tzdata since 1970 is ~7 days apart (Brazil 2000, Gaza/Hebron rules).
 _CHUNK_BITS = 25
 _SAMPLE = 3 * 86400
+#: 0001-01-02T00:00:00Z: the earliest instant whose offset is looked up as such (see _exact).
+_EARLIEST_LOOKUP = -62_135_596_800 + 86400
 
 
 class _Clock:
@@ -215,6 +217,10 @@ class _Clock:
         self._chunks: dict[int, tuple[list[int], list[int]]] = {}
 
     def _exact(self, unix: int) -> int:
+        # Python's datetime stops at year 1, which a job reaches (go-etcd-cron feeds Go's zero
+        # time back into Next, see _job.py). No zone changes offset that early, so the offset
+        # a day later is the same one, the zone's first (local mean time, mostly), as in Go.
+        unix = max(unix, _EARLIEST_LOOKUP)
         off = datetime.fromtimestamp(unix, self._zone).utcoffset()
         return int(off.total_seconds()) if off is not None else 0
 
@@ -319,8 +325,9 @@ class CronSchedule:
     fields: tuple[str, ...] = ()
     descriptor: str | None = None
     _sorted: tuple[tuple[int, ...], ...] = field(default=(), repr=False, compare=False)
-    #: No second ever matches (an empty field such as ``,``): Go's Next searches five years
-    #: and gives up; the answer is known at once.
+    #: No second ever matches (an empty field such as ``,``, or a date no month has, such as
+    #: February 31st): Go's Next searches five years and gives up (returns the zero time); the
+    #: answer is known at once.
     _never: bool = field(default=False, repr=False, compare=False)
     _day_cache: dict[tuple[int, int], tuple[int, ...]] = field(
         default_factory=dict, repr=False, compare=False, hash=False
@@ -329,6 +336,12 @@ class CronSchedule:
     @property
     def is_every(self) -> bool:
         return False
+
+    @property
+    def never_matches(self) -> bool:
+        """No instant ever matches (a field left empty, or a day no allowed month has, such as
+        ``0 0 0 31 2 *``): :meth:`next_ns` is always ``None`` (Go's zero time)."""
+        return self._never
 
     def _month_days(self, last: int, first_wd: int) -> tuple[int, ...]:
         """The matching days of a month with ``last`` days starting on weekday ``first_wd``."""
@@ -353,6 +366,12 @@ class CronSchedule:
 
     def next_ns(self, t_ns: int, default_zone: ZoneInfo | None = None) -> int | None:
         """The first activation strictly after ``t_ns``; ``None`` if none within five years.
+
+        ``None`` stands for what Go's ``Next`` returns then: the zero time (``GO_ZERO_NS``,
+        0001-01-01). Its callers read that differently: the cron binding's runner (dapr/kit
+        ``cron/cron.go``) treats a zero ``Next`` as "never", while the Scheduler
+        (go-etcd-cron) takes it as a fire time that is always due, so a job on a schedule
+        that never matches fires in a tight loop (:meth:`JobTiming.next_ns`).
 
         ``default_zone`` is where a schedule without a prefix is evaluated: UTC for the
         Scheduler (contract §4 "Time zone"), the sidecar's local zone for a cron binding (§8).
@@ -523,6 +542,10 @@ class EverySchedule:
     def is_every(self) -> bool:
         return True
 
+    @property
+    def never_matches(self) -> bool:
+        return False
+
     zone: None = None
     zone_name: None = None
     descriptor: str = "@every"
@@ -565,8 +588,17 @@ def _never_matches(bits: list[int], values: tuple[tuple[int, ...], ...]) -> bool
         return True
     dom_star, dow_star = bool(bits[3] & STAR_BIT), bool(bits[5] & STAR_BIT)
     if dom_star or dow_star:
-        return not (values[3] and values[5])
+        if not (values[3] and values[5]):
+            return True
+        # Both must match: a day of the month no allowed month has (the 31st of February) never
+        # comes. Every weekday comes in every month, so only the days need checking.
+        longest = max(_LONGEST_MONTH[m - 1] for m in values[4])
+        return min(values[3]) > longest
     return not (values[3] or values[5])
+
+
+#: The most days each month can have (February: 29, in leap years).
+_LONGEST_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 @lru_cache(maxsize=4096)

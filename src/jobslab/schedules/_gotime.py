@@ -246,6 +246,12 @@ def civil_from_days(z: int) -> tuple[int, int, int]:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+#: Go's zero ``time.Time`` (0001-01-01T00:00:00Z) in nanoseconds since the Unix epoch. dapr/kit's
+#: cron ``Next`` returns it when nothing matches within five years, and go-etcd-cron takes it as
+#: a real fire time, one that is always already due (see ``JobTiming.next_ns``). It is far
+#: below what an int64 of nanoseconds can hold (1677-09-21), so it lives only in Python ints.
+GO_ZERO_NS = -62_135_596_800 * SECOND
+
 
 def ns_to_datetime(ns: int) -> datetime:
     """UTC datetime for nanoseconds since the epoch (sub-microsecond digits are dropped)."""

@@ -13,6 +13,18 @@ relative dueTime or ttl is added to it unchanged (``parsePointInTime``: ``now.Ad
 expressions land on whole seconds, because their ``Next`` starts from the next whole second.
 (go-etcd-cron truncated ``now`` to the second until v0.10.0, "Remove cron truncations", #94.)
 
+A schedule that never matches (``0 0 0 31 2 *``, February 31st) does not mean a job that never
+fires. dapr/kit's ``Next`` returns Go's zero time (0001-01-01T00:00:00Z) when nothing matches
+within five years, and neither ``repeats.go`` nor ``counter.go`` checks for it: the zero time
+becomes the next tick, and it is always already due. ``LastTrigger`` is then the zero time,
+``Next`` of it is the zero time again, and so on, so on Dapr 1.18.3 such a job fires back to
+back (about 600-700 triggers a second against a local app) from its first tick (creation, or
+its dueTime) until it is deleted or its ``repeats`` run out. A ``ttl`` does not stop it: the
+expiry check is ``next.After(expiration)``, and the zero time is after nothing. Here that tick
+is ``GO_ZERO_NS``. A schedule that does match, only not within five years of a tick (a leap day
+from March 2096: 2100 is no leap year), gets the zero time too, and ``Next`` of it then walks
+through the matches since year 1: all due at once.
+
 Source, as read: go-etcd-cron ``internal/scheduler/builder.go`` at tag v0.12.4 and at master
 0e8ef88 (the lines above are the same in both; Dapr 1.18.3's binaries report v0.12.7), and
 dapr/kit ``cron/constantdelay.go`` and ``cron/spec.go`` at v0.17.0, v0.17.1 and main 6e5616a
@@ -28,7 +40,7 @@ from typing import Any
 
 from ._cron import Schedule, parse_schedule
 from ._errors import ScheduleError
-from ._gotime import datetime_to_ns, format_rfc3339, ns_to_datetime, parse_rfc3339
+from ._gotime import GO_ZERO_NS, datetime_to_ns, format_rfc3339, ns_to_datetime, parse_rfc3339
 from ._instants import parse_point_in_time
 
 
@@ -101,7 +113,9 @@ class JobTiming:
     def next_ns(self, count: int, last_ns: int | None) -> int | None:
         """The tick after ``count`` completed ticks, the last scheduled at ``last_ns``.
 
-        ``None`` means the job is finished and the Scheduler deletes it.
+        ``None`` means the job is finished and the Scheduler deletes it. ``GO_ZERO_NS`` (Go's
+        zero time) is a tick that is always due: the schedule matched nothing within five
+        years (see the module's docstring).
         """
         if self.repeats is not None and count >= self.repeats:
             return None
@@ -113,20 +127,45 @@ class JobTiming:
         else:
             nxt = sched.next_ns(last_ns)
         if nxt is None:
-            return None
+            # cron.Next's zero time: go-etcd-cron does not check for it, and it is never
+            # After(expiration), so it is a tick like any other.
+            nxt = GO_ZERO_NS
         if self.expiration_ns is not None and nxt > self.expiration_ns:
             return None
         return nxt
 
+    @property
+    def loops(self) -> bool:
+        """True when the schedule never matches: Dapr then fires the job back to back, at
+        Go's zero time, until it is deleted or its repeats run out (see the module's
+        docstring)."""
+        sched = self.parsed()
+        return sched is not None and sched.never_matches
+
     def iter_ns(self, *, after_ns: int | None = None) -> Iterator[int]:
-        """Every tick, in order, assuming each trigger succeeds; ``after_ns`` skips earlier."""
+        """Every tick, in order of firing, assuming each trigger succeeds; ``after_ns`` skips
+        earlier ones.
+
+        Endless for a job without ``repeats`` on a schedule that never matches (``GO_ZERO_NS``
+        forever; :attr:`loops`), so take a bounded slice. Ticks are not always increasing:
+        after a ``GO_ZERO_NS`` tick, a schedule that does match restarts from year 1.
+        """
         count, last = 0, None
+        # A GO_ZERO_NS tick was skipped (not after after_ns) and nothing yielded since. The
+        # ticks after a zero-time one depend on nothing else, so a second such tick means they
+        # repeat forever and none will come after after_ns: stop rather than spin.
+        quiet_zero = False
         while True:
             nxt = self.next_ns(count, last)
             if nxt is None:
                 return
             if after_ns is None or nxt > after_ns:
+                quiet_zero = False
                 yield nxt
+            elif nxt == GO_ZERO_NS:
+                if quiet_zero:
+                    return
+                quiet_zero = True
             count, last = count + 1, nxt
 
     def fires(self, n: int = 10) -> list[datetime]:
