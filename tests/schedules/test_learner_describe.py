@@ -79,9 +79,10 @@ def test_section4_dom_steps_restart_each_month() -> None:
     assert "days 1, 3, 5, 7, …, 31, then the 1st again" in describe("0 0 0 */2 * *")
 
 
-def test_section4_impossible_date_never_fires() -> None:
-    assert "never fires" in describe("0 0 0 30 2 *")
-    assert "never fires" not in describe("0 0 0 29 2 *")
+def test_section4_impossible_date_fires_continuously() -> None:
+    assert "fires the job continuously" in describe("0 0 0 30 2 *")
+    assert "never fires" not in describe("0 0 0 30 2 *")
+    assert "continuously" not in describe("0 0 0 29 2 *")
 
 
 def test_section2_job_dict_mentions_due_time_repeats_and_ttl() -> None:

@@ -45,16 +45,20 @@ def describe(schedule: JobLike) -> str:
         raise ValueError("nothing to describe: give a schedule or a job with a schedule/dueTime")
     parsed = parse_schedule(spec.schedule)
     text = _describe_every(parsed) if isinstance(parsed, EverySchedule) else _describe_cron(parsed)
-    return " ".join([text, *_job_notes(spec.due_time, spec.ttl, spec.repeats)])
+    return " ".join([text, *_job_notes(spec.due_time, spec.ttl, spec.repeats,
+                                       loops=parsed.never_matches)])
 
 
-def _job_notes(due_time: object, ttl: object, repeats: object) -> list[str]:
+def _job_notes(due_time: object, ttl: object, repeats: object, *, loops: bool = False) -> list[str]:
     notes = []
     if due_time is not None:
         notes.append(f"The first fire is at its dueTime ({due_time}), whatever the schedule says.")
     if repeats is not None:
         notes.append(f"It stops after {repeats} fire" + ("." if repeats == 1 else "s."))
-    if ttl is not None:
+    if ttl is not None and loops:
+        notes.append(f"Its ttl ({ttl}) does not stop it: Dapr ends a job when the next fire "
+                     "time is after the ttl, and year 1 is after nothing.")
+    elif ttl is not None:
         start = "dueTime" if due_time is not None else "creation"
         notes.append(f"It expires at its ttl ({ttl}; a relative ttl counts from {start}).")
     return notes
@@ -159,7 +163,11 @@ def _notes(s: CronSchedule) -> list[str]:
         )
     if s.next_ns(datetime_to_ns(datetime.now(UTC))) is None:
         notes.append(
-            "Note: no date ever matches, so Dapr accepts this schedule but it never fires."
+            "Note: no date ever matches, yet Dapr does not take that as never: it fires the "
+            "job continuously, back to back (hundreds of times a second), from creation (or "
+            "its dueTime) until it is deleted or its repeats run out. A Dapr quirk: its cron "
+            "library answers \"no next time\" with Go's zero time (year 1), which the "
+            "Scheduler treats as a fire time that is always due."
         )
     return notes
 

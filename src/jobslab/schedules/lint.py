@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any, Literal
 
 from ._cron import (
@@ -29,8 +30,9 @@ from ._cron import (
     parse_schedule,
 )
 from ._errors import ScheduleError
-from ._gotime import SECOND, GoTimeError, format_go_duration, parse_go_duration
+from ._gotime import GO_ZERO_NS, SECOND, GoTimeError, format_go_duration, parse_go_duration
 from ._instants import parse_iso8601_duration
+from ._job import JobTiming
 from ._jobspec import KNOWN_KEYS, JobLike, JobSpec, job_spec, start_ns
 
 __all__ = ["Finding", "lint"]
@@ -99,7 +101,8 @@ def lint(job_or_schedule: JobLike, *, now: datetime | str | None = None) -> list
         return findings
     findings += _job_rule_findings(spec)
     if isinstance(spec.schedule, str):
-        findings += _schedule_findings(spec.schedule, created)
+        findings += _schedule_findings(spec.schedule)
+        findings += _nonstop_findings(spec, created)
     elif spec.schedule is not None:
         findings.append(_malformed("schedule", spec.schedule, "a string"))
     findings += _timing_findings(spec, created)
@@ -304,7 +307,7 @@ def _schedule_error(text: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _schedule_findings(text: str, created: int) -> list[Finding]:
+def _schedule_findings(text: str) -> list[Finding]:
     raw, http = _schedule_error(text)
     prefix, body = _split_prefix(text)
     out = _shape_findings(text, prefix, body, http)
@@ -321,7 +324,7 @@ def _schedule_findings(text: str, created: int) -> list[Finding]:
     parsed = parse_schedule(text)
     if isinstance(parsed, EverySchedule):
         return out + _every_findings(parsed)
-    return out + _cron_findings(parsed, created)
+    return out + _cron_findings(parsed)
 
 
 def _split_prefix(text: str) -> tuple[str, str]:
@@ -535,7 +538,7 @@ def _every_findings(s: EverySchedule) -> list[Finding]:
     )]
 
 
-def _cron_findings(s: CronSchedule, created: int) -> list[Finding]:
+def _cron_findings(s: CronSchedule) -> list[Finding]:
     out: list[Finding] = []
     f = s.fields
     if s.descriptor in _LOCAL_MIDNIGHT and s.zone_name is None:
@@ -592,15 +595,57 @@ def _cron_findings(s: CronSchedule, created: int) -> list[Finding]:
             "handler).",
             severity="warning",
         ))
-    if s.next_ns(created) is None:
-        out.append(Finding(
-            "never-fires",
-            "No date matches this schedule in the next five years, so Dapr accepts the job "
-            "but never fires it.",
-            "Check the day-of-month against the month (there is no 30 February).",
-            severity="warning",
-        ))
     return out
+
+
+def _nonstop_findings(spec: JobSpec, created: int) -> list[Finding]:
+    """A schedule that matches nothing: Dapr fires the job back to back, not never.
+
+    dapr/kit's cron ``Next`` answers "nothing within five years" with Go's zero time, and
+    go-etcd-cron takes that as the next fire time, always due (see ``_job.py``). Measured on
+    Dapr 1.18.3 against a local app: ``0 0 0 31 2 *`` fired 1,300-1,400 times in 2 s, until
+    deleted; with ``repeats: 3``, 3 times within milliseconds; a ttl did not stop it.
+    """
+    if not _schedule_ok(spec.schedule):
+        return []
+    repeats = spec.repeats
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        repeats = None
+    due = spec.due_time if isinstance(spec.due_time, str) else None
+    try:
+        timing = JobTiming.build(schedule=spec.schedule, due_time=due, repeats=repeats,
+                                 created=created)
+    except ScheduleError:  # a bad dueTime: reported on its own
+        timing = JobTiming.build(schedule=spec.schedule, repeats=repeats, created=created)
+    ticks = list(islice(timing.iter_ns(), 2))
+    if GO_ZERO_NS not in ticks:
+        return []
+    start = "from its dueTime on" if ticks[0] != GO_ZERO_NS else "as soon as it is created"
+    if repeats is None:
+        what = (
+            "fires it in a tight loop, back to back (hundreds of times a second), "
+            f"{start}, until you delete it"
+        )
+    else:
+        what = (
+            f"fires all {repeats} repeats back to back, {start}"
+            if repeats > 1 else f"fires it once, {start}"
+        )
+    ttl = ""
+    if isinstance(spec.ttl, str) and repeats is None:
+        ttl = (" Its ttl does not stop it: Dapr ends a job when the next fire time is after "
+               "the ttl, and year 1 is after nothing.")
+    return [Finding(
+        "fires-nonstop",
+        "No date matches this schedule within five years. Dapr 1.18.3 does not read that as "
+        "\"never\": its cron library answers with Go's zero time (0001-01-01), which the "
+        f"Scheduler takes as a fire time that is always due. So Dapr {what}."
+        + ttl,
+        "If it is running, stop it: DELETE /v1.0/jobs/<name>. Then correct the day-of-month "
+        "and month so that a date exists (there is no 30 or 31 February, and no 31 April, "
+        "June, September or November).",
+        severity="warning",
+    )]
 
 
 def _zone_prefix(s: CronSchedule) -> str:
