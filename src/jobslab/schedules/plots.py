@@ -7,6 +7,7 @@ figure shows at the end of the cell. Times are UTC unless a plot says otherwise.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ._errors import ScheduleError
-from ._gotime import ns_to_datetime
+from ._gotime import GO_ZERO_NS, ns_to_datetime
 from ._jobspec import JobLike, JobSpec, iter_jobs, job_spec, start_ns, zone
 
 __all__ = ["plot_heatmap", "plot_planned_vs_actual", "plot_timeline"]
@@ -38,21 +39,47 @@ def _window(start: datetime | str | None, window: timedelta | str) -> tuple[int,
     return begin, begin + span.value
 
 
-def _fires_in(spec: JobSpec, label: str, begin: int, end: int, cap: int) -> tuple[list[int], bool]:
-    """Fire instants in ``(begin, end]`` for a job created at ``begin``; True if capped."""
+@dataclass
+class _Fires:
+    """When a job fires within a window."""
+
+    at: list[int]
+    #: Stopped at the cap, with more fires to come in the window.
+    capped: bool = False
+    #: A tick was Go's zero time: the schedule matches nothing, and Dapr fires back to back.
+    nonstop: bool = False
+
+
+#: What a plot says about a job that fires back to back (see ``_fires_in``).
+NONSTOP_NOTE = ("non-stop: the schedule matches no date, so Dapr fires the job back to back\n"
+                "(from creation or dueTime, until it is deleted or its repeats run out)")
+
+
+def _fires_in(spec: JobSpec, label: str, begin: int, end: int, cap: int) -> _Fires:
+    """Fire instants up to ``end`` for a job created at ``begin``, at most ``cap`` of them.
+
+    A tick that is already past when its turn comes fires at once, so it is placed at the
+    previous fire (or the creation), which is when Dapr fires it. That is what happens to a
+    schedule that matches nothing: its ticks are Go's zero time (year 1), always due, and the
+    job fires back to back (``nonstop``).
+    """
     try:
         timing = spec.timing(begin)
     except ScheduleError as exc:
         exc.add_note(f"(in job {label!r})")
         raise
-    out: list[int] = []
+    out = _Fires([])
+    at = begin
     for ns in timing.iter_ns():
-        if ns > end:
-            return out, False
-        if len(out) >= cap:
-            return out, True
-        out.append(ns)
-    return out, False
+        out.nonstop |= ns == GO_ZERO_NS
+        at = max(at, ns)
+        if at > end:
+            return out
+        if len(out.at) >= cap:
+            out.capped = True
+            return out
+        out.at.append(at)
+    return out
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -95,16 +122,26 @@ def plot_timeline(
     if not rows:
         raise ValueError("no jobs to plot: pass a dict name -> schedule, or a list of jobs")
     fig, ax = _axes(ax, (10, 1.2 + 0.5 * len(rows)))
-    positions, labels, capped_any = [], [], False
-    for label, spec in rows:
-        fires, capped = _fires_in(spec, label, begin, end, max_marks)
+    positions, labels, capped_any, nonstop_any = [], [], False, False
+    bands: list[tuple[int, int]] = []  # (row, first fire) of jobs firing non-stop to the end
+    for row, (label, spec) in enumerate(rows):
+        got = _fires_in(spec, label, begin, end, max_marks)
+        fires, capped = got.at, got.capped
         capped_any |= capped
+        nonstop_any |= got.nonstop
+        if got.nonstop and capped:
+            bands.append((row, fires[-1]))
         positions.append(_date_num(fires))
         plural = "" if len(fires) == 1 else "s"
         count = f"over {max_marks:,} fires" if capped else f"{len(fires):,} fire{plural}"
+        if got.nonstop:
+            count += ", non-stop"
         labels.append(f"{label}\n({count})")
     ax.eventplot(positions, lineoffsets=list(range(len(rows))), linelengths=0.7,
                  colors=[f"C{i % 10}" for i in range(len(rows))])
+    for row, first in bands:  # back to back from there on: a band, not separate ticks
+        ax.hlines(row, *_date_num([first, end]), colors=f"C{row % 10}", linewidth=10,
+                  alpha=0.35)
     ax.set_yticks(range(len(rows)), labels)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # first job on top
     ax.set_xlim(_date_num([begin, end]))
@@ -115,6 +152,8 @@ def plot_timeline(
     title = f"When each job fires, {_stamp(begin)} to {_stamp(end)} UTC (created at the start)"
     if capped_any:
         title += f"\nrows with over {max_marks:,} fires show only their first {max_marks:,}"
+    if nonstop_any:
+        title += f"\n{NONSTOP_NOTE}"
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     return fig, ax
@@ -144,12 +183,16 @@ def plot_heatmap(
     view = zone(tz)
     counts = np.zeros((7, 24), dtype=int)
     capped_at: list[str] = []
+    nonstop: list[str] = []
     names = []
     for label, spec in iter_jobs(jobs):
         names.append(label)
-        fires, capped = _fires_in(spec, label, begin, end, max_fires)
-        if capped:
+        got = _fires_in(spec, label, begin, end, max_fires)
+        fires = got.at
+        if got.capped:
             capped_at.append(f"{label} after {max_fires:,} fires ({_stamp(fires[-1])} UTC)")
+        if got.nonstop:
+            nonstop.append(label)
         if fires:
             local = pd.DatetimeIndex(pd.to_datetime(fires, unit="ns", utc=True))
             if view is not None:
@@ -169,6 +212,8 @@ def plot_heatmap(
              f"{counts.sum():,} in total")
     if capped_at:
         title += "\nstopped counting " + "; ".join(capped_at)
+    if nonstop:
+        title += f"\n{', '.join(nonstop)}: {NONSTOP_NOTE}"
     ax.set_title(title)
     if counts.max() < annotate_below:
         dark = counts.max() * 0.6
@@ -194,7 +239,7 @@ def _planned_from_engine(schedule: JobLike, start: datetime | str | None, n: int
         raise ValueError(
             "to compute planned times from a schedule, pass start= (the job's creation time)"
         )
-    fires, _ = _fires_in(job_spec(schedule), "schedule", start_ns(start), 2**63 - 1, n)
+    fires = _fires_in(job_spec(schedule), "schedule", start_ns(start), 2**63 - 1, n).at
     return pd.Series(pd.to_datetime(fires, unit="ns", utc=True))
 
 
@@ -218,7 +263,9 @@ def plot_planned_vs_actual(
     ``triggers`` has one row per trigger with tz-aware times in columns ``planned`` and
     ``actual`` (e.g. recorded by a handler). Without a ``planned`` column, pass the job's
     ``schedule`` (or job dict) and creation time ``start``: the planned times then come from
-    the schedule engine, the n-th planned fire paired with the n-th trigger.
+    the schedule engine, the n-th planned fire paired with the n-th trigger. A fire that is
+    already due when its turn comes (a schedule that matches no date fires at Go's zero time,
+    year 1) is planned at the previous fire, or at ``start``.
 
     >>> df = pd.DataFrame({"planned": pd.to_datetime(["2026-01-01T00:00:10Z"]),
     ...                    "actual": pd.to_datetime(["2026-01-01T00:00:10.120Z"])})
