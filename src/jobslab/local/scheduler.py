@@ -53,6 +53,11 @@ _EARLY_NS = 2_000_000
 
 AppKey = tuple[str, str]
 
+#: The store keeps instants as int64 nanoseconds, which begin in 1677. A schedule that matches
+#: nothing ticks at Go's zero time (year 1, ``GO_ZERO_NS``), which is stored as this earliest
+#: instant instead: as long past, so the job still fires back to back, as on Dapr.
+_EARLIEST_NS = -(1 << 63)
+
 
 @lru_cache(maxsize=1024)
 def _policy(text: str) -> FailurePolicy:
@@ -262,6 +267,8 @@ class Scheduler:
         # The tick is done: it succeeded, was dropped, or ran out of retries.
         count = rec.count + 1
         nxt = rec.timing().next_ns(count, rec.tick_ns)
+        if nxt is not None:
+            nxt = max(nxt, _EARLIEST_NS)
         if nxt is None:
             assert self.store is not None
             self.store.delete(rec.key, rec.gen)
@@ -325,6 +332,8 @@ class Scheduler:
             raise RpcError("AlreadyExists", f"job already exists: 'app||{ns}||{app}||{name}'")
         self._active.pop(key, None)
         first = timing.next_ns(0, None)
+        if first is not None:
+            first = max(first, _EARLIEST_NS)
         self.stats.created += 1
         if first is None:  # the first tick is already past the ttl: gone at once (§3)
             self.store.delete(key)
