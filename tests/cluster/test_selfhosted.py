@@ -151,3 +151,15 @@ def test_daprd_that_exits_is_reported_with_its_log(fakes: Fakes,
         backend.deploy("jobs-lab", 1, [8000])
     assert "address already in use" in str(err.value)
     assert "daprd-jobs-lab-0 exited" in str(err.value)
+
+
+def test_scheduler_that_fails_to_start_is_reported_as_such(fakes: Fakes,
+                                                           backend: SelfHostedBackend) -> None:
+    """A scheduler that dies at start-up is named, with its log, never mistaken for another
+    installation's healthy one (each installation has its own health port)."""
+    fakes.fail("scheduler", "--port", stderr="fatal: listen tcp 127.0.0.1:2379: bind: address "
+               "already in use")
+    with pytest.raises(ClusterError) as err:
+        backend.ensure()
+    assert "scheduler exited" in str(err.value)
+    assert "address already in use" in str(err.value)
