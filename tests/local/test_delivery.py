@@ -99,6 +99,30 @@ def test_default_policy_four_attempts_one_second_apart(http: httpx.Client,
         [round(c.at - posted, 3) for c in calls]
 
 
+@pytest.mark.parametrize("body", [
+    {"dueTime": "1s"}, {"dueTime": "PT2S"}, {"schedule": "@every 0.7s", "repeats": 3},
+    {"schedule": "@every 0.5s", "dueTime": "0.8s", "repeats": 3},
+])
+def test_never_before_the_planned_time(http: httpx.Client, rec: RecordingApp,
+                                       body: dict) -> None:
+    """dueTime and @every count from the exact creation instant (no rounding): no trigger
+    arrives before creation + its offset. The client's clock before the POST is earlier than
+    the Scheduler's creation time, so it is a safe lower bound on both backends."""
+    name = fresh()
+    posted = time.time()
+    assert http.post(f"/v1.0/jobs/{name}", json=body).status_code == 204
+    ticks = body.get("repeats", 1)
+    wait_until(lambda: len(rec.jobs(name)) >= ticks, what=f"{ticks} trigger(s)")
+    if "schedule" in body:
+        delay = float(body["schedule"].split()[1].rstrip("s"))
+        first = float(body.get("dueTime", f"{delay}s").rstrip("s"))
+        planned = [first + i * delay for i in range(ticks)]
+    else:
+        planned = [1.0 if body["dueTime"] == "1s" else 2.0]
+    arrived = [c.at - posted for c in rec.jobs(name)]
+    assert all(a >= p for a, p in zip(arrived, planned, strict=True)), (arrived, planned)
+
+
 def test_drop_policy_one_attempt(http: httpx.Client, rec: RecordingApp) -> None:
     """§5: drop gives exactly one attempt."""
     name = fresh()
