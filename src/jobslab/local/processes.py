@@ -35,7 +35,10 @@ class PortInUse(OSError):
 def bind_listen(host: str, port: int, flag: str | None = None) -> socket.socket:
     """A listening TCP socket on ``host:port``; :class:`PortInUse` when taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose
+    # proto says TCP. Without it, Nagle holds a small write (a trigger, a reply) back until
+    # the peer's delayed ACK, 40 ms later, whenever the previous one is still unacknowledged.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

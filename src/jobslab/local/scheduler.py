@@ -26,6 +26,7 @@ import heapq
 import itertools
 import json
 import logging
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -387,6 +388,11 @@ class Scheduler:
     # --- connections -----------------------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Triggers are small writes: never let Nagle hold one for the peer's delayed ACK.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(writer)
         self._conns.add(conn)
         try:
