@@ -137,7 +137,7 @@ class Rig:
 
 async def _schedule_load(port: int, bodies: list[tuple[str, bytes]],
                          concurrency: int = 16) -> tuple[float, list[float]]:
-    client = AppClient("127.0.0.1", port, max_idle=concurrency)
+    client = AppClient("127.0.0.1", port, pool_size=concurrency)
     queue = list(reversed(bodies))
     lat: list[float] = []
     errors = 0

@@ -52,6 +52,8 @@ class SchedulerLink:
         self._ids = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._acks_for: asyncio.StreamWriter | None = None
+        self._acks: list[bytes] = []
         self.triggers = 0
 
     @property
@@ -149,23 +151,55 @@ class SchedulerLink:
             msg = await protocol.read_message(reader)
             if msg is None:
                 return
-            if msg.get("op") == "trigger":
-                task = asyncio.create_task(
-                    self._trigger(writer, int(msg["tid"]), str(msg["name"]), msg.get("data")))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            op = msg.get("op")
+            if op == "trigger":
+                self._trigger(writer, int(msg["tid"]), str(msg["name"]), msg.get("data"))
                 continue
             fut = self._pending.get(msg.get("id"))  # type: ignore[arg-type]
             if fut is not None and not fut.done():
                 fut.set_result(msg)
 
-    async def _trigger(self, writer: asyncio.StreamWriter, tid: int, name: str,
-                       data: str | None) -> None:
+    def _trigger(self, writer: asyncio.StreamWriter, tid: int, name: str,
+                 data: str | None) -> None:
+        """Start delivering a trigger and ack its result. ``deliver`` may return a future
+        (the sidecar's does: the request to the app is already written), which needs no
+        task of its own; anything else awaitable runs as a task."""
         self.triggers += 1
         try:
-            ok = await self.deliver(name, data)
+            result = self.deliver(name, data)
+        except Exception:
+            log.exception("delivering trigger of job %s failed", name)
+            self._ack(writer, tid, False)
+            return
+        if isinstance(result, asyncio.Future):
+            result.add_done_callback(lambda f: self._ack(
+                writer, tid, not f.cancelled() and f.exception() is None and bool(f.result())))
+            return
+        task = asyncio.ensure_future(self._await_delivery(writer, tid, name, result))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _await_delivery(self, writer: asyncio.StreamWriter, tid: int, name: str,
+                              result: Awaitable[bool]) -> None:
+        try:
+            ok = await result
         except Exception:
             log.exception("delivering trigger of job %s failed", name)
             ok = False
-        if writer is self._writer and not writer.is_closing():
-            writer.write(protocol.encode({"op": "ack", "tid": tid, "ok": ok}))
+        self._ack(writer, tid, ok)
+
+    def _ack(self, writer: asyncio.StreamWriter, tid: int, ok: bool) -> None:
+        """Acks that complete in the same turn of the event loop go out in one write."""
+        if writer is not self._writer or writer.is_closing():
+            return  # that stream is gone; the Scheduler re-sends its triggers
+        if self._acks_for is not writer:
+            self._acks_for, self._acks = writer, []
+        if not self._acks:
+            asyncio.get_running_loop().call_soon(self._flush_acks)
+        self._acks.append(b'{"op":"ack","tid":%d,"ok":%s}\n' % (tid, b"true" if ok else b"false"))
+
+    def _flush_acks(self) -> None:
+        writer, acks = self._acks_for, self._acks
+        self._acks = []
+        if acks and writer is not None and writer is self._writer and not writer.is_closing():
+            writer.write(b"".join(acks))
