@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,12 @@ log = logging.getLogger("jobslab.sidecar.link")
 #: with the Scheduler down, daprd 1.18.3 answers after 30 s with 500 "failed to schedule job
 #: due to: context deadline exceeded" (observed on the real binaries; dapr-behaviour.md).
 RPC_TIMEOUT = 30.0
+#: CPython's epoll selector rounds every timeout *up* to a whole millisecond, and for some
+#: values twice (``ceil(t * 1e3) * 1e-3`` lands a hair above 9 ms, say, and epoll rounds that
+#: up to 10): a timer armed for the exact fire time wakes 0-2 ms late before any OS wake-up
+#: delay. A held trigger's timer is therefore armed this much early and the rest is waited
+#: out with ``time.sleep`` (microsecond precision).
+_EARLY_NS = 2_000_000
 
 
 class RpcError(Exception):
@@ -53,6 +60,8 @@ class SchedulerLink:
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._acks_for: asyncio.StreamWriter | None = None
+        #: Triggers waiting for their fire time: tid -> (their stream, timer).
+        self._held: dict[int, tuple[asyncio.StreamWriter, asyncio.TimerHandle]] = {}
         self._acks: list[bytes] = []
         self.triggers = 0
 
@@ -153,11 +162,53 @@ class SchedulerLink:
                 return
             op = msg.get("op")
             if op == "trigger":
-                self._trigger(writer, int(msg["tid"]), str(msg["name"]), msg.get("data"))
+                self._hold(writer, msg)
+                continue
+            if op == "cancel":
+                held = self._held.pop(int(msg["tid"]), None)
+                if held is not None:
+                    held[1].cancel()
                 continue
             fut = self._pending.get(msg.get("id"))  # type: ignore[arg-type]
             if fut is not None and not fut.done():
                 fut.set_result(msg)
+
+    def _hold(self, writer: asyncio.StreamWriter, msg: dict[str, Any]) -> None:
+        """A trigger arrives ahead of its fire time (``at``, wall-clock ns): wait for it.
+        The event loop's timer is armed :data:`_EARLY_NS` early, the rest is waited out
+        exactly, so the app never sees a trigger before its time."""
+        tid = int(msg["tid"])
+        args = (writer, tid, str(msg["name"]), msg.get("data"))
+        old = self._held.pop(tid, None)
+        if old is not None:  # a tid of a Scheduler this sidecar was connected to before
+            old[1].cancel()
+        at = msg.get("at")
+        if at is None:
+            self._trigger(*args)
+            return
+        self._arm(int(at), args)
+
+    def _arm(self, at: int, args: tuple[Any, ...]) -> None:
+        wait = at - time.time_ns()
+        if wait <= _EARLY_NS:
+            self._due(at, args)
+            return
+        loop = asyncio.get_running_loop()
+        handle = loop.call_at(loop.time() + (wait - _EARLY_NS) / 1e9, self._due, at, args)
+        self._held[args[1]] = (args[0], handle)
+
+    def _due(self, at: int, args: tuple[Any, ...]) -> None:
+        writer, tid = args[0], args[1]
+        self._held.pop(tid, None)
+        if writer is not self._writer:
+            return  # its stream is gone: the Scheduler sends the trigger again
+        wait = at - time.time_ns()
+        if wait > 2 * _EARLY_NS:
+            self._arm(at, args)  # the wall clock was stepped back meanwhile
+            return
+        if wait > 0:
+            time.sleep(wait / 1e9)  # at most _EARLY_NS; blocks the loop, but only this long
+        self._trigger(*args)
 
     def _trigger(self, writer: asyncio.StreamWriter, tid: int, name: str,
                  data: str | None) -> None:

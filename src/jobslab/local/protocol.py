@@ -17,7 +17,10 @@ Scheduler → sidecar::
 
     {"id":N,"ok":true[,"job":{…}|"jobs":[…]|"stats":{…}]}
     {"id":N,"ok":false,"code":"NotFound"|"AlreadyExists"|"Unknown","error":TEXT}
-    {"op":"trigger","tid":T,"name":NAME,"data":TEXT|null}  deliver to the app, then ack
+    {"op":"trigger","tid":T,"name":NAME,"data":TEXT|null,"at":NS}
+                                   deliver to the app at NS (wall-clock ns; sent up to 20 ms
+                                   ahead, never delivered before), then ack
+    {"op":"cancel","tid":T}        the job was deleted or overwritten before T was due
 
 ``job`` objects use the Jobs API field names (``schedule``, ``repeats``, ``dueTime``, ``ttl``,
 ``data`` as protojson text, ``failurePolicy``). ``code`` names the gRPC status daprd would see.

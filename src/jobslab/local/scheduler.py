@@ -44,13 +44,14 @@ log = logging.getLogger("jobslab.scheduler")
 STORE_FILE = "scheduler.db"
 #: Triggers dispatched per timer callback before yielding to the event loop (catch-up).
 _BATCH = 500
-#: CPython's epoll selector rounds every timeout *up* to a whole millisecond, and for some
-#: values twice (``ceil(t * 1e3) * 1e-3`` lands a hair above 9 ms, say, and epoll rounds that
-#: up to 10): a timer armed for the exact fire time wakes 0-2 ms late before any OS wake-up
-#: delay. The timer is therefore armed this much early; the job's row is read in that slack,
-#: and the rest is waited out with ``time.sleep`` (microsecond precision). A trigger is still
-#: never sent before its fire time; the price is blocking the loop for up to this long per wake.
-_EARLY_NS = 2_000_000
+#: A trigger goes to its sidecar this long before its fire time, with the fire time in it
+#: (``at``); the sidecar waits out the rest itself and only then calls the app, so no trigger
+#: reaches an app before its time. On a loaded machine every process that has
+#: to wake up at the fire time can be kept waiting for a few milliseconds by whatever runs on
+#: the CPU; sending ahead takes the Scheduler's wake-up (and the hop to the sidecar) off the
+#: path that decides lateness: only the sidecar's wake-up and the app's remain. A job deleted
+#: or overwritten meanwhile has its trigger cancelled (``{"op":"cancel"}``).
+_LEAD_NS = 20_000_000
 
 AppKey = tuple[str, str]
 
@@ -94,6 +95,7 @@ class Active:
     rec: JobRecord
     tid: int | None = None
     staged: bool = False
+    conn: Connection | None = None
 
 
 @dataclass
@@ -190,16 +192,16 @@ class Scheduler:
         if not self._heap or self._loop is None:
             return
         when = self._heap[0][0]
-        delay = max(0.0, (when - _EARLY_NS - time.time_ns()) / 1e9)
+        delay = max(0.0, (when - _LEAD_NS - time.time_ns()) / 1e9)
         self._timer = self._loop.call_at(self._loop.time() + delay, self._on_timer)
         self._armed = when
 
     def _on_timer(self) -> None:
         self._timer = None
         self._armed = None
-        # Entries due within _EARLY_NS of this wake-up are taken now; _fire waits for each
-        # one's instant. Later ones wait for the next timer, so the loop serves I/O between.
-        limit = time.time_ns() + _EARLY_NS
+        # Entries due within _LEAD_NS of this wake-up are sent now, each with its fire time.
+        # Later ones wait for the next timer, so the loop serves I/O between.
+        limit = time.time_ns() + _LEAD_NS
         done = 0
         while self._heap and self._heap[0][0] <= limit and done < _BATCH:
             next_ns, gen, ns, app, name = heapq.heappop(self._heap)
@@ -213,14 +215,10 @@ class Scheduler:
         rec = self.store.get(key)
         if rec is None or rec.gen != gen or rec.next_ns != next_ns:
             return  # deleted, overwritten or rescheduled since this entry was pushed
-        # Never before the fire time (contract §5). Nothing else runs on the loop meanwhile,
-        # so the row just read is still current. The wait is at most _EARLY_NS, unless the
-        # wall clock was stepped back: then the entry goes back on the heap.
-        while (wait := next_ns - time.time_ns()) > 0:
-            if wait > 2 * _EARLY_NS:
-                heapq.heappush(self._heap, (next_ns, gen, *key))
-                return
-            time.sleep(wait / 1e9)
+        if next_ns - time.time_ns() > 2 * _LEAD_NS:
+            # The wall clock was stepped back since the timer was armed: wait again.
+            heapq.heappush(self._heap, (next_ns, gen, *key))
+            return
         active = Active(rec)
         self._active[key] = active
         self._dispatch(active)
@@ -241,9 +239,21 @@ class Scheduler:
         tid = next(self._tids)
         active.tid = tid
         active.staged = False
+        active.conn = conn
         conn.inflight[tid] = rec.key
         self.stats.triggered += 1
-        conn.send({"op": "trigger", "tid": tid, "name": rec.name, "data": rec.data})
+        conn.send({"op": "trigger", "tid": tid, "name": rec.name, "data": rec.data,
+                   "at": rec.next_ns})
+
+    def _withdraw(self, key: Key) -> None:
+        """Forget the job's trigger out (the job was deleted or overwritten). Its sidecar
+        drops it if it is still waiting for its fire time; one already on its way to the
+        app completes, as in Dapr, and its ack is ignored."""
+        active = self._active.pop(key, None)
+        if active is None or active.tid is None or active.conn is None:
+            return
+        if active.conn.inflight.pop(active.tid, None) is not None:
+            active.conn.send({"op": "cancel", "tid": active.tid})
 
     def _on_ack(self, conn: Connection, tid: int, ok: bool) -> None:
         key = conn.inflight.pop(tid, None)
@@ -331,7 +341,7 @@ class Scheduler:
         existing = self.store.get(key)
         if existing is not None and not overwrite:
             raise RpcError("AlreadyExists", f"job already exists: 'app||{ns}||{app}||{name}'")
-        self._active.pop(key, None)
+        self._withdraw(key)
         first = timing.next_ns(0, None)
         if first is not None:
             first = max(first, _EARLIEST_NS)
@@ -364,7 +374,7 @@ class Scheduler:
         assert self.store is not None
         if self.store.delete((ns, app, name)):
             self.stats.deleted += 1
-        self._active.pop((ns, app, name), None)
+        self._withdraw((ns, app, name))
 
     def list(self, ns: str | None, app: str | None) -> list[dict[str, Any]]:
         assert self.store is not None
