@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from ..schedules._gotime import go_quote
 from .http_errors import encode_value
 
 UINT32_MAX = 2**32 - 1
@@ -249,24 +250,3 @@ def name_error(name: str, namespace: str = "default", app_id: str = "") -> str |
     if any(unicodedata.category(ch) == "Cc" for ch in name):
         return prefix + "must not contain control characters"
     return None
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
-               "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}
-
-
-def go_quote(text: str) -> str:
-    """``text`` as Go's ``strconv.Quote`` (``%q``) writes it: printable runes as they are."""
-    out = []
-    for ch in text:
-        if ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return '"' + "".join(out) + '"'

@@ -37,30 +37,26 @@ class GoTimeError(ValueError):
     """A value Go's ``time`` package rejects; the message is Go's, word for word."""
 
 
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+               "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}
+
+
 def go_quote(s: str) -> str:
-    """``strconv.Quote`` closely enough for error messages."""
-    out = ['"']
+    """``s`` as Go's ``strconv.Quote`` (``%q``) writes it: printable runes as they are, the
+    C escapes, ``\\xNN`` below U+0080, ``\\uNNNN`` / ``\\UNNNNNNNN`` above."""
+    out = []
     for ch in s:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
         elif ch.isprintable():
             out.append(ch)
-        elif ord(ch) < 0x100:
+        elif ord(ch) < 0x80:
             out.append(f"\\x{ord(ch):02x}")
         elif ord(ch) < 0x10000:
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
+    return '"' + "".join(out) + '"'
 
 
 def parse_go_duration(s: str) -> int:
