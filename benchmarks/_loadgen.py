@@ -13,6 +13,8 @@ import asyncio
 import time
 from collections.abc import Sequence
 
+from benchmarks._http1 import message_end
+
 
 class _Conn(asyncio.Protocol):
     def __init__(self) -> None:
@@ -29,19 +31,11 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
-        i = self.buf.find(b"\r\n\r\n")
-        if i < 0:
+        found = message_end(self.buf)
+        if found is None:
             return
-        head = self.buf[:i]
-        low = head.lower()
-        cl = 0
-        j = low.find(b"\r\ncontent-length:")
-        if j >= 0:
-            end = low.find(b"\r\n", j + 2)
-            cl = int(low[j + 17:end if end >= 0 else len(low)])
-        if len(self.buf) < i + 4 + cl:
-            return
-        self.buf = self.buf[i + 4 + cl:]
+        head, end = found
+        self.buf = self.buf[end:]
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(int(head[9:12]))
 

@@ -16,6 +16,8 @@ import json
 import sys
 import time
 
+from _http1 import message_end  # a sibling module: this file runs as a script
+
 recs: list = []
 accepts = 0
 
@@ -33,20 +35,12 @@ class App(asyncio.Protocol):
         global accepts
         self.buf += data
         while True:
-            i = self.buf.find(b"\r\n\r\n")
-            if i < 0:
-                return
-            head = self.buf[:i]
-            cl = 0
-            low = head.lower()
-            j = low.find(b"\r\ncontent-length:")
-            if j >= 0:
-                end = low.find(b"\r\n", j + 2)
-                cl = int(low[j + 17:end if end >= 0 else len(low)])
-            if len(self.buf) < i + 4 + cl:
+            found = message_end(self.buf)
+            if found is None:
                 return
             now = time.time_ns()
-            self.buf = self.buf[i + 4 + cl:]
+            head, end = found
+            self.buf = self.buf[end:]
             path = head.split(b" ", 2)[1].decode("latin-1")
             if path.startswith("/job/"):
                 recs.append((path[5:], now))
