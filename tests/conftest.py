@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if real:
         items[:] = [item for item in items if not item.get_closest_marker("realdapr")]
         config.hook.pytest_deselected(items=real)
-        config.stash[_SKIPPED] = f"{len(real)} tests skipped: {why}; {REAL_DAPR_HINT}"
+        config.stash[_SKIPPED] = f"skipped ({len(real)} tests deselected): {why}; {REAL_DAPR_HINT}"
 
 
 _SKIPPED = pytest.StashKey[str]()
