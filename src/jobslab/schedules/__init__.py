@@ -1,6 +1,7 @@
 """When Dapr jobs fire: one schedule engine for the stand-in, the lessons and the plots.
 
-Parsing, validation and timing follow Dapr 1.18.3's Scheduler exactly (contract §2, §4):
+Parsing, validation and timing follow Dapr 1.18.3's Scheduler exactly (the rules, with their
+sources: docs/dapr-behaviour.md#schedule-grammar and docs/dapr-behaviour.md#timing):
 
 >>> from jobslab import schedules
 >>> s = schedules.parse("0 30 9 * * MON-FRI")

@@ -1,12 +1,13 @@
-"""Cron schedules exactly as Dapr's Scheduler parses and evaluates them (contract §4).
+"""Cron schedules exactly as Dapr's Scheduler parses and evaluates them
+(docs/dapr-behaviour.md#schedule-grammar).
 
 A line-by-line model of dapr/kit ``cron`` (the robfig/cron fork the Scheduler uses, built
 with ``Second|Minute|Hour|Dom|Month|Dow|Descriptor``): the same grammar, the same error
 messages, the same "star bit" rule for day-of-month vs day-of-week, the same five-year search
 limit, and the same daylight-saving behaviour (absolute hour/minute/second steps, wall-clock
 day and month steps, Go's ``time.Date`` normalisation). croniter differs from it on about a
-fifth of real schedules (contract §4 "Where croniter differs"), so it is used here only as a
-benchmark baseline, never to decide when a job fires.
+fifth of real schedules (docs/dapr-behaviour.md#where-croniter-differs), so it is used here
+only as a benchmark baseline, never to decide when a job fires.
 
 Instants are integer nanoseconds since the Unix epoch (Go's resolution); the public wrappers
 in :mod:`jobslab.schedules` convert to and from timezone-aware datetimes.
@@ -374,7 +375,8 @@ class CronSchedule:
         that never matches fires in a tight loop (:meth:`JobTiming.next_ns`).
 
         ``default_zone`` is where a schedule without a prefix is evaluated: UTC for the
-        Scheduler (contract §4 "Time zone"), the sidecar's local zone for a cron binding (§8).
+        Scheduler (docs/dapr-behaviour.md#time-zone), the sidecar's local zone for a cron
+        binding (docs/dapr-behaviour.md#cron-bindings).
         """
         if self._never:
             return None
@@ -605,7 +607,8 @@ _LONGEST_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 def parse_schedule(spec: str, *, seconds_optional: bool = False) -> Schedule:
     """Parse a Jobs API ``schedule`` as the Scheduler does; raise :class:`ScheduleError`.
 
-    ``seconds_optional=True`` gives the cron *binding*'s parser instead (contract §8), which
+    ``seconds_optional=True`` gives the cron *binding*'s parser instead
+    (docs/dapr-behaviour.md#cron-bindings), which
     also accepts 5 fields, minute first.
     """
     text = spec

@@ -18,7 +18,8 @@ class ScheduleError(ValueError):
         self.field = field
 
     def http_message(self) -> str:
-        """The message daprd 1.18.3 returns in its 500 body for this error (contract §2)."""
+        """The message daprd 1.18.3 returns in its 500 body for this error
+        (docs/dapr-behaviour.md#error-table)."""
         return (
             "failed to schedule job due to: rpc error: code = Unknown desc = "
             f"job failed validation: {self.message}"

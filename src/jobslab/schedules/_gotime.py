@@ -3,7 +3,7 @@
 Dapr parses durations with Go's ``time.ParseDuration`` and instants with
 ``time.Parse(time.RFC3339, ...)`` (go-etcd-cron ``builder.go`` ``parsePointInTime``).
 Python's own parsers accept different inputs, so both are re-implemented here with Go's
-grammar and Go's error wording (contract §2, "Time formats for dueTime and ttl").
+grammar and Go's error wording (docs/dapr-behaviour.md#time-formats).
 """
 
 from __future__ import annotations

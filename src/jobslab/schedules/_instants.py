@@ -1,4 +1,5 @@
-"""``dueTime`` and ``ttl``: RFC 3339, Go durations, ISO 8601 durations (contract §2).
+"""``dueTime`` and ``ttl``: RFC 3339, Go durations, ISO 8601 durations
+(docs/dapr-behaviour.md#time-formats).
 
 Mirrors go-etcd-cron ``builder.go`` ``parsePointInTime`` and dapr/kit
 ``time.ParseISO8601Duration``, including their quirks: ``PT0.5S`` is rejected (whole numbers

@@ -1,7 +1,8 @@
 """What the learner-facing helpers accept: a schedule string or a job dict as POSTed to Dapr.
 
 Shared by :mod:`.frames`, :mod:`.describe`, :mod:`.lint` and :mod:`.plots`, so that every one of
-them reads a job the same way daprd does (contract §2: lowerCamel and proto names both work).
+them reads a job the same way daprd does: lowerCamel and proto field names both work
+(docs/dapr-behaviour.md#request-body).
 """
 
 from __future__ import annotations

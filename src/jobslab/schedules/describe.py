@@ -29,9 +29,10 @@ def describe(schedule: JobLike) -> str:
     """One English sentence (plus notes where Dapr's rules surprise people) for a schedule.
 
     Always says which zone the schedule runs in: ``in UTC`` (Dapr's Scheduler evaluates
-    schedules without a prefix in UTC, contract §4 "Time zone") or ``in Europe/Berlin time``
-    for a ``CRON_TZ=``/``TZ=`` prefix. Accepts a schedule string or a job dict.
-    Raises :class:`ScheduleError` with Dapr's message when Dapr would reject the schedule.
+    schedules without a prefix in UTC, docs/dapr-behaviour.md#time-zone) or
+    ``in Europe/Berlin time`` for a ``CRON_TZ=``/``TZ=`` prefix. Accepts a schedule string or
+    a job dict. Raises :class:`ScheduleError` with Dapr's message when Dapr would reject the
+    schedule.
 
     >>> describe("0 30 9 * * MON-FRI")
     'At 09:30, Monday through Friday, in UTC.'

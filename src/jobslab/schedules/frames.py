@@ -34,9 +34,9 @@ def next_fires(
     ``schedule`` is a Jobs API schedule (``"0 30 9 * * MON-FRI"``, ``"@every 10s"``) or a whole
     job dict as you would POST it (``{"schedule": ..., "dueTime": ..., "ttl": ...}``).
     ``start`` is the job's creation time (timezone-aware; default: now, UTC). ``due_time``,
-    ``ttl`` and ``repeats`` behave exactly as in Dapr (contract §2, §4): the first fire is at
-    ``dueTime`` when there is one, ``ttl`` counts from ``dueTime`` when set, and the job stops
-    after ``repeats`` fires — so the table may have fewer than ``n`` rows.
+    ``ttl`` and ``repeats`` behave exactly as in Dapr (docs/dapr-behaviour.md#timing): the
+    first fire is at ``dueTime`` when there is one, ``ttl`` counts from ``dueTime`` when set,
+    and the job stops after ``repeats`` fires — so the table may have fewer than ``n`` rows.
 
     Columns:
 

@@ -1,10 +1,13 @@
 """The mistakes people make with Dapr job schedules, caught before Dapr answers 400 or 500.
 
-Each rule comes from the contract: §2 (request body, validation order, error table), §4
-(schedule grammar and timing), §8 (where the cron *binding* differs) and §10 (what tutorials
-get wrong). A finding is an ``error`` when Dapr rejects the job (and then carries the message
-the real API returns), a ``warning`` when Dapr accepts it but it almost certainly does not do
-what you meant, and a ``question`` for heuristics about what you probably meant.
+Each rule comes from docs/dapr-behaviour.md: the request body, validation order and error
+table (docs/dapr-behaviour.md#validation-order), the schedule grammar and timing
+(docs/dapr-behaviour.md#schedule-grammar, docs/dapr-behaviour.md#timing), where the cron
+*binding* differs (docs/dapr-behaviour.md#cron-bindings) and what tutorials get wrong
+(docs/dapr-behaviour.md#common-misconceptions). A finding is an ``error`` when Dapr rejects
+the job (and then carries the message the real API returns), a ``warning`` when Dapr accepts
+it but it almost certainly does not do what you meant, and a ``question`` for heuristics
+about what you probably meant.
 """
 
 from __future__ import annotations
@@ -211,7 +214,7 @@ def _as_proto_duration(value: object) -> str | None:
     return ("-" if ns < 0 else "") + text + "s"
 
 
-# --- job-level rules the Scheduler applies (contract §2 "Validation rules") ---------------
+# --- job-level rules the Scheduler applies (docs/dapr-behaviour.md#validation-order) ------
 
 
 def _job_rule_findings(spec: JobSpec) -> list[Finding]:
