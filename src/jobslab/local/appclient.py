@@ -1,7 +1,8 @@
 """A small keep-alive HTTP/1.1 client for the sidecar → app channel.
 
-Triggers are one short POST each; a general client (httpx) costs about 1 ms per call on
-loopback (peers-and-perf.md §0), so the channel speaks just enough HTTP/1.1 itself:
+Triggers are one short POST each; a general client costs too much per call (measured here: a
+sequential POST to a no-op app on loopback takes about 1 ms with ``httpx.AsyncClient`` and
+about 0.2 ms with this client), so the channel speaks just enough HTTP/1.1 itself:
 Content-Length or chunked or read-to-close bodies, connection reuse, one retry when a reused
 connection turns out to be stale.
 
@@ -39,7 +40,8 @@ _OnDone = Callable[["_Conn", int, bool, "BaseException | None"], None]
 
 
 def job_path(name: str) -> str:
-    """``/job/<name>`` with the name escaped as Go escapes a URL path (contract §5)."""
+    """``/job/<name>`` with the name escaped as Go escapes a URL path
+    (docs/dapr-behaviour.md#the-request)."""
     return "/job/" + quote(name, safe=_PATH_SAFE.replace("/", ""))
 
 

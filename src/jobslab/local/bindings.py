@@ -1,4 +1,5 @@
-"""``bindings.cron`` input bindings, fired by each sidecar on its own (contract §8).
+"""``bindings.cron`` input bindings, fired by each sidecar on its own
+(docs/dapr-behaviour.md#cron-bindings).
 
 Components are Dapr YAML (``kind: Component``, ``spec.type: bindings.cron``) in
 ``--resources-path``. The schedule uses the binding's parser (5 or 6 fields, ``@every``,

@@ -1,4 +1,5 @@
-"""Dapr's error bodies, byte for byte where the contract fixes them (contract §2).
+"""Dapr's error bodies, byte for byte as daprd 1.18.3 writes them
+(docs/dapr-behaviour.md#error-body, docs/dapr-behaviour.md#error-table).
 
 - Scheduler errors use dapr/kit ``JSONErrorValue``: Go ``encoding/json`` output, fields in
   order, map keys sorted, HTML characters escaped, no trailing newline.

@@ -1,4 +1,5 @@
-"""Decode a schedule (POST) body the way daprd's protojson does (contract §2).
+"""Decode a schedule (POST) body the way daprd's protojson does
+(docs/dapr-behaviour.md#request-body).
 
 ``DiscardUnknown: true``: unknown fields are ignored; lowerCamel and proto names are both
 accepted; an empty body is ``{}``. Anything protojson would refuse raises :class:`Malformed`

@@ -16,7 +16,8 @@ log = logging.getLogger("jobslab.sidecar.link")
 
 #: daprd's deadline for one Jobs API call to the Scheduler, waiting for a connection included:
 #: with the Scheduler down, daprd 1.18.3 answers after 30 s with 500 "failed to schedule job
-#: due to: context deadline exceeded" (observed on the real binaries; dapr-behaviour.md).
+#: due to: context deadline exceeded" (observed on the real binaries;
+#: docs/dapr-behaviour.md#scheduler-unreachable).
 RPC_TIMEOUT = 30.0
 #: CPython's epoll selector rounds every timeout *up* to a whole millisecond, and for some
 #: values twice (``ceil(t * 1e3) * 1e-3`` lands a hair above 9 ms, say, and epoll rounds that

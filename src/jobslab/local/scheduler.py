@@ -1,6 +1,8 @@
 """The Scheduler: durable jobs, fire times, failure policy, staging and round-robin delivery.
 
-Mirrors Dapr's Scheduler with go-etcd-cron inside (contract §4–§6):
+Mirrors Dapr's Scheduler with go-etcd-cron inside (docs/dapr-behaviour.md#timing,
+docs/dapr-behaviour.md#delivery, docs/dapr-behaviour.md#failure-policy; the moving parts:
+docs/architecture.md#a-trigger):
 
 - Jobs live in SQLite (:mod:`.store`); fire times come from :mod:`jobslab.schedules`.
 - One heap of ``(next_ns, gen, ns, app, name)`` drives one asyncio timer: work per tick is
@@ -346,7 +348,9 @@ class Scheduler:
         if first is not None:
             first = max(first, _EARLIEST_NS)
         self.stats.created += 1
-        if first is None:  # the first tick is already past the ttl: gone at once (§3)
+        # The first tick is already past the ttl: gone at once, though the POST succeeds
+        # (docs/dapr-behaviour.md#auto-deletion).
+        if first is None:
             self.store.delete(key)
             return
         policy = job.get("failurePolicy")

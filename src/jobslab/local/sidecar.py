@@ -1,9 +1,11 @@
 """The sidecar: a ``daprd`` stand-in serving the Jobs HTTP API for one app replica.
 
-Routes (contract §1): ``POST|GET|DELETE /v1.0/jobs/{name}`` and ``/v1.0-alpha1/jobs/{name}``,
-``GET /v1.0/healthz`` (and ``/outbound``), ``GET /v1.0/metadata``; plus the local-only
-inspection route ``GET /jobslab/v1/jobs`` (not part of Dapr). Responses follow §2–§3, trigger
-delivery §5, cron bindings §8.
+Routes (docs/dapr-behaviour.md#http-routes): ``POST|GET|DELETE /v1.0/jobs/{name}`` and
+``/v1.0-alpha1/jobs/{name}``, ``GET /v1.0/healthz`` (and ``/outbound``), ``GET /v1.0/metadata``;
+plus the local-only inspection route ``GET /jobslab/v1/jobs`` (not part of Dapr). Checks run
+in daprd's order (docs/dapr-behaviour.md#validation-order); answers follow
+docs/dapr-behaviour.md#errors and docs/dapr-behaviour.md#success-responses, trigger delivery
+docs/dapr-behaviour.md#delivery, cron bindings docs/dapr-behaviour.md#cron-bindings.
 
 The HTTP layer is a bare ASGI callable on uvicorn: no framework machinery per request.
 """
@@ -113,7 +115,8 @@ class Sidecar:
     def start(self) -> None:
         self.link.start()
         if self.app_client is None:
-            # Without an app port daprd still connects; triggers then fail (contract §5).
+            # Without an app port daprd still connects; triggers then fail
+            # (docs/dapr-behaviour.md#when-a-sidecar-counts-as-connected).
             self.link.watch()
         else:
             self._tasks.append(asyncio.create_task(self._wait_for_app()))
@@ -140,7 +143,7 @@ class Sidecar:
         for binding in self.bindings:
             self._tasks.append(asyncio.create_task(run_binding(binding, self.app_client)))
 
-    # --- trigger delivery (§5) -------------------------------------------------------
+    # --- trigger delivery (docs/dapr-behaviour.md#delivery) --------------------------
 
     def deliver(self, name: str, data: str | None) -> asyncio.Future[bool]:
         """POST the job's data to the app; the future is True when the tick is done (2xx or
@@ -370,7 +373,8 @@ class Sidecar:
 
 
 def render_job(job: dict[str, Any]) -> bytes:
-    """protojson of ``runtime.v1.Job``, compact form, fields in proto order (§3)."""
+    """protojson of ``runtime.v1.Job``, compact form, fields in proto order
+    (docs/dapr-behaviour.md#get-body)."""
     parts = [f'"name":{json.dumps(job["name"], ensure_ascii=False)}']
     for key in ("schedule", "repeats", "dueTime", "ttl"):
         if job.get(key) is not None:
