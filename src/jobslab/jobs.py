@@ -15,7 +15,7 @@ error response into one exception type, :class:`DaprError`::
 The sidecar is ``http://127.0.0.1:<port>``; ``port`` defaults to ``$DAPR_HTTP_PORT``, else 3500
 (what ``dapr run`` and ``jobslab.serve`` use). ``$DAPR_API_TOKEN``, when set, is sent as the
 ``dapr-api-token`` header, as the Dapr SDKs do. Field names and answers follow
-``spec/dapr-jobs-contract.md`` §2 (request body), §3 (responses).
+docs/dapr-behaviour.md#request-body and docs/dapr-behaviour.md#success-responses.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ __all__ = ["DaprError", "base_url", "delete", "get", "list_jobs", "schedule"]
 DEFAULT_PORT = 3500
 #: Seconds to wait for the sidecar to answer one request.
 TIMEOUT = 10.0
-#: Local-only inspection route of the stand-in (Dapr has no HTTP list; contract §1).
+#: Local-only inspection route of the stand-in (Dapr has no HTTP list:
+#: docs/dapr-behaviour.md#http-routes).
 _LOCAL_LIST_PATH = "/jobslab/v1/jobs"
 
 
@@ -160,7 +161,8 @@ def get(name: str, *, port: int | None = None) -> dict[str, Any]:
     """The stored job as Dapr returns it (``GET /v1.0/jobs/<name>``), parsed.
 
     ``data`` comes back wrapped as ``{"@type": ".../google.protobuf.Value", "value": ...}``
-    and a job without a failure policy shows the default ``constant`` 1s × 3 (contract §3).
+    and a job without a failure policy shows the default ``constant`` 1s × 3
+    (docs/dapr-behaviour.md#get-body).
     A missing job is Dapr's 500 ``DAPR_SCHEDULER_GET_JOB``, raised as :class:`DaprError`.
 
     Example::

@@ -1,4 +1,5 @@
-"""Hosting Dapr job handlers from a notebook (DESIGN.md "Hosting handlers from a notebook").
+"""Hosting Dapr job handlers from a notebook (docs/serve-api.md; how it fits together:
+docs/architecture.md#backends, docs/architecture.md#kernel-hygiene).
 
 Public names are re-exported as ``jobslab.connect`` and ``jobslab.serve``; the machinery:
 

@@ -1,6 +1,6 @@
 """Which Dapr answers: the Backend protocol and its three implementations.
 
-``JOBSLAB_BACKEND`` chooses (DESIGN.md "Backends"):
+``JOBSLAB_BACKEND`` chooses (docs/architecture.md#backends):
 
 - ``local`` (default) — :class:`LocalBackend`, on top of the stand-in's CLI
   (``python -m jobslab up|run|down``).

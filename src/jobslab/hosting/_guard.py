@@ -2,12 +2,13 @@
 
 ``python <this file> --parent PID -- CMD ...`` (see :func:`command`)
 
-Why a guard (anchors §3.1): jupyter_client interrupts a kernel by sending SIGINT to the
-kernel's whole *process group*, so a sidecar in that group dies with every interrupted cell;
-one in a new session survives a kernel restart as an orphan holding its port. The kernel
-therefore starts this guard in a process group of its own (not a new session); the guard runs
-the sidecar in that group and stops it as soon as the kernel is gone (its parent pid changes;
-on Linux also ``PR_SET_PDEATHSIG``). ``os.killpg(guard_pid, SIGTERM)`` stops both.
+Why a guard (docs/architecture.md#kernel-hygiene): jupyter_client interrupts a kernel by
+sending SIGINT to the kernel's whole *process group*, so a sidecar in that group dies with
+every interrupted cell; one in a new session survives a kernel restart as an orphan holding
+its port. The kernel therefore starts this guard in a process group of its own (not a new
+session); the guard runs the sidecar in that group and stops it as soon as the kernel is gone
+(its parent pid changes; on Linux also ``PR_SET_PDEATHSIG``). ``os.killpg(guard_pid,
+SIGTERM)`` stops both.
 
 The kernel also writes a pidfile per guarded process (:func:`write_pidfile`: the guard's pid,
 which is the process group, and the kernel's pid, each with its create time so that a

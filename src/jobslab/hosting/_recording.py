@@ -1,11 +1,11 @@
 """Recording the requests Dapr sends to the app, without printing anything.
 
 A pure ASGI middleware wraps the learner's app once per replica. For every request on
-``/job/<name>`` (job triggers, contract §5) or on a binding route (``/<binding-name>``,
-contract §8) it records a :class:`Trigger`: when it arrived (UTC), which replica, the route,
-the job name, the body and the status the app returned. Handler threads never print
-(ipykernel would put the text in whatever cell runs then; anchors §3.2); a later cell reads
-the records.
+``/job/<name>`` (job triggers, docs/dapr-behaviour.md#delivery) or on a binding route
+(``/<binding-name>``, docs/dapr-behaviour.md#cron-bindings) it records a :class:`Trigger`: when
+it arrived (UTC), which replica, the route, the job name, the body and the status the app
+returned. Handler threads never print: ipykernel would put the text in whatever cell runs
+then (docs/architecture.md#kernel-hygiene); a later cell reads the records.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ COLUMNS = ["received", "replica", "route", "job", "status", "body", "error"]
 class Trigger:
     """One request from Dapr to the app, as the app saw it.
 
-    ``body`` is the raw text (for a job: only its ``data``, contract §5); ``status`` is what the
-    app answered (2xx and 404 count as success for Dapr); ``error`` is the traceback when the
-    handler raised (the app then answered 500).
+    ``body`` is the raw text (for a job: only its ``data``,
+    docs/dapr-behaviour.md#trigger-body); ``status`` is what the app answered (2xx and 404
+    count as success for Dapr); ``error`` is the traceback when the handler raised (the app
+    then answered 500).
     """
 
     received: dt.datetime

@@ -1,4 +1,4 @@
-"""A uvicorn server in a daemon thread of the kernel (anchors §3.1, §3.3).
+"""A uvicorn server in a daemon thread of the kernel (docs/architecture.md#kernel-hygiene).
 
 - ``uvicorn.Server`` subclassed to install no signal handlers (Gradio's pattern), so
   "Interrupt kernel" interrupts the cell, not the server.
