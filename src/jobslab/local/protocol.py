@@ -10,12 +10,17 @@ Sidecar → Scheduler::
     {"op":"schedule","id":N,"ns","app","name","job":{…},"overwrite":bool}
     {"op":"get"|"delete","id":N,"ns","app","name"}
     {"op":"list","id":N,"ns":NS|null,"app":APP|null}      local-only inspection
+    {"op":"records","id":N,"ns":NS|null,"app":APP|null,"name":NAME|null}
+                                   stored jobs with their counters (``jobslab scheduler``)
+    {"op":"delete_all","id":N,"ns":NS,"app":APP|null}    a namespace's jobs, or one app's
+    {"op":"import","id":N,"records":[…]}                  jobs from ``scheduler export``
     {"op":"stats","id":N}
     {"op":"ack","tid":T,"ok":bool}                       result of trigger T
 
 Scheduler → sidecar::
 
-    {"id":N,"ok":true[,"job":{…}|"jobs":[…]|"stats":{…}]}
+    {"id":N,"ok":true[,"job":{…}|"jobs":[…]|"stats":{…}|"records":[…]|"deleted":…
+                      |"imported":N]}
     {"id":N,"ok":false,"code":"NotFound"|"AlreadyExists"|"Unknown","error":TEXT}
     {"op":"trigger","tid":T,"name":NAME,"data":TEXT|null,"at":NS}
                                    deliver to the app at NS (wall-clock ns; sent up to 20 ms

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import heapq
 import itertools
@@ -374,11 +375,52 @@ class Scheduler:
             raise RpcError("NotFound", f"job not found: {name}")
         return job_view(rec)
 
-    def delete(self, ns: str, app: str, name: str) -> None:
+    def delete(self, ns: str, app: str, name: str) -> bool:
+        """Delete one job; True when it existed (``jobslab scheduler delete`` says which)."""
         assert self.store is not None
-        if self.store.delete((ns, app, name)):
+        existed = self.store.delete((ns, app, name))
+        if existed:
             self.stats.deleted += 1
         self._withdraw((ns, app, name))
+        return existed
+
+    def records(self, ns: str | None, app: str | None,
+                name: str | None = None) -> list[dict[str, Any]]:
+        """Stored jobs with their counters, every column as the store holds it (the
+        ``jobslab scheduler list | get | export`` commands read these)."""
+        assert self.store is not None
+        if ns is not None and app is not None and name is not None:
+            found = self.store.get((ns, app, name))
+            return [] if found is None else [dataclasses.asdict(found)]
+        return [dataclasses.asdict(rec) for rec in self.store.list(ns, app)]
+
+    def delete_all(self, ns: str, app: str | None) -> list[Key]:
+        """Delete every job of a namespace, or of one app-id in it (``dapr scheduler
+        delete-all app/<app-id>`` deletes the etcd prefix ``app||<ns>||<app-id>||``)."""
+        assert self.store is not None
+        keys = [rec.key for rec in self.store.list(ns, app)]
+        for key in keys:
+            self.delete(*key)
+        return keys
+
+    def import_records(self, items: list[Any]) -> int:
+        """Store jobs read from an export file, replacing jobs of the same key and leaving
+        others alone (``dapr scheduler import`` puts the exported etcd keys back). Every
+        record is checked before any is stored. Returns how many were stored."""
+        assert self.store is not None
+        checked = [_imported(item) for item in items]
+        stored = 0
+        for key, rec in checked:
+            self._withdraw(key)
+            if rec is None:  # finished already (past its ttl or repeats): nothing to fire
+                self.store.delete(key)
+                continue
+            self._gen += 1
+            rec = rec.advanced(gen=self._gen)
+            self.store.put(rec)
+            self._push(rec)
+            stored += 1
+        return stored
 
     def list(self, ns: str | None, app: str | None) -> list[dict[str, Any]]:
         assert self.store is not None
@@ -461,13 +503,63 @@ class Scheduler:
         if op == "get":
             return {"job": self.get(ns, app, str(msg["name"]))}
         if op == "delete":
-            self.delete(ns, app, str(msg["name"]))
-            return {}
+            return {"deleted": self.delete(ns, app, str(msg["name"]))}
+        if op == "records":
+            return {"records": self.records(msg.get("ns"), msg.get("app"), msg.get("name"))}
+        if op == "delete_all":
+            keys = self.delete_all(ns, msg.get("app"))
+            return {"deleted": [list(key) for key in keys]}
+        if op == "import":
+            return {"imported": self.import_records(list(msg.get("records") or []))}
         if op == "list":
             return {"jobs": self.list(msg.get("ns"), msg.get("app"))}
         if op == "stats":
             return {"stats": self.stats_view()}
         raise RpcError("Unimplemented", f"unknown operation {op!r}")
+
+
+def _imported(item: Any) -> tuple[Key, JobRecord | None]:
+    """One record of ``import`` as a JobRecord (``gen`` still 0), or None when the job has
+    no tick left. ``tick_ns``/``next_ns`` may be missing: the next tick after ``count``
+    completed ones is then computed, as go-etcd-cron does from a counter."""
+    try:
+        if not isinstance(item, dict):
+            raise TypeError("a record is not an object")
+
+        def opt(field: str, kind: type) -> Any:
+            value = item.get(field)
+            return None if value is None else kind(value)
+
+        key = (str(item["ns"]), str(item["app"]), str(item["name"]))
+        problem = name_error(key[2], key[0], key[1])
+        if problem:
+            raise ValueError(problem)
+        policy = item.get("policy") or DEFAULT_POLICY.to_json()
+        policy_json = policy if isinstance(policy, str) else json.dumps(policy,
+                                                                      separators=(",", ":"))
+        _policy(policy_json)
+        rec = JobRecord(
+            ns=key[0], app=key[1], name=key[2], gen=0, schedule=opt("schedule", str),
+            repeats=opt("repeats", int), due_time=opt("due_time", str), ttl=opt("ttl", str),
+            data=opt("data", str), policy=policy_json, start_ns=int(item["start_ns"]),
+            due_ns=opt("due_ns", int), exp_ns=opt("exp_ns", int),
+            count=int(item.get("count") or 0), last_ns=opt("last_ns", int),
+            attempts=int(item.get("attempts") or 0), tick_ns=0, next_ns=0,
+        )
+        if rec.schedule is None and rec.due_ns is None:
+            raise ValueError("job must have either a due time or a schedule")
+        rec.timing().parsed()  # a schedule the timer could not follow is refused here
+        tick = opt("tick_ns", int)
+        if tick is None:
+            tick = rec.timing().next_ns(rec.count, rec.last_ns)
+            if tick is None:
+                return key, None
+            tick = max(tick, _EARLIEST_NS)
+        nxt = opt("next_ns", int)
+        return key, rec.advanced(tick_ns=tick, next_ns=tick if nxt is None else nxt)
+    except (KeyError, TypeError, ValueError, ScheduleError) as exc:
+        what = getattr(exc, "message", None) or str(exc)
+        raise RpcError("InvalidArgument", f"cannot import {item!r:.120}: {what}") from None
 
 
 def job_view(rec: JobRecord) -> dict[str, Any]:
@@ -489,7 +581,7 @@ def job_view(rec: JobRecord) -> dict[str, Any]:
 
 async def run_scheduler(state_dir: Path, host: str, port: int, sock: Any = None,
                         ready: Any = None) -> None:
-    """Run a Scheduler until cancelled (the ``jobslab scheduler`` command)."""
+    """Run a Scheduler until cancelled (the ``jobslab scheduler serve`` command)."""
     sched = Scheduler(state_dir, host, port)
     await sched.start(sock)
     # Modules, the loaded heap and start-up garbage never die: move them out of the cyclic
