@@ -1,4 +1,4 @@
-"""The kind backend: real Dapr 1.18.3 in a kind cluster (spec/cluster-path.md).
+"""The kind backend: real Dapr 1.18.3 in a kind cluster (docs/kind.md).
 
 - :class:`KindCluster` — ``up`` / ``down`` / ``status`` of the cluster and the Dapr release.
 - :class:`KindBackend` — what ``jobslab.serve``/``jobslab.connect`` use for

@@ -6,10 +6,10 @@ for each replica a Deployment in the cluster carries a Dapr sidecar pointed at t
 port to ``127.0.0.1:<base_http_port + i>``. Notebook code then talks to
 ``http://127.0.0.1:3500`` exactly as on the local backend.
 
-Order matters (spec §2.2): start the handlers first, then :meth:`KindBackend.deploy` — the
-rollout only completes once each sidecar has reached its handler. Components
-(:attr:`KindBackend.resources_path`, e.g. a cron binding) are applied before the Deployments,
-because a sidecar loads its components when it starts.
+Order matters (docs/kind.md#how-a-trigger-reaches-a-handler-on-the-host): start the handlers
+first, then :meth:`KindBackend.deploy` — the rollout only completes once each sidecar has
+reached its handler. Components (:attr:`KindBackend.resources_path`, e.g. a cron binding) are
+applied before the Deployments, because a sidecar loads its components when it starts.
 
 Kernel hygiene: the port-forwards are recorded in ``<state dir>/kind/port-forward-<port>.json``
 and run under a guard that dies with the kernel; :meth:`KindBackend.ensure` (so
@@ -115,7 +115,8 @@ class KindBackend:
         if release is None or release.status != "deployed":
             state = "not installed" if release is None else release.status
             raise ClusterError(f"Dapr is {state} in kind cluster {self.cluster.name}; {UP_HINT}")
-        # Pods created before the injector is ready get no sidecar (spec §5, problem 14).
+        # Pods created before the injector is ready get no sidecar (docs/troubleshooting.md,
+        # problem 14).
         self.runner.run(
             self.cluster.kubectl("rollout", "status", "deployment/dapr-sidecar-injector",
                                  "--namespace", pins.HELM_NAMESPACE, "--timeout=60s"),
@@ -304,7 +305,8 @@ class KindBackend:
                         what=f"waiting for replica {replica} of {app_id}", fix=fix)
         if self._has_sidecar(name):
             return
-        # Created before the injector was ready: recreate the pod (spec §5, problem 14).
+        # Created before the injector was ready: recreate the pod (docs/troubleshooting.md,
+        # problem 14).
         log.warning("%s has no daprd container; restarting it", name)
         self.runner.run(self.cluster.kubectl("rollout", "restart", f"deployment/{name}",
                                              "--namespace", pins.APP_NAMESPACE), timeout=60)

@@ -1,4 +1,5 @@
-"""The address at which pods in the kind cluster reach the host (spec §2.3).
+"""The address at which pods in the kind cluster reach the host
+(docs/kind.md#how-a-trigger-reaches-a-handler-on-the-host).
 
 Mirrors kind's own node entrypoint: ``host.docker.internal`` if it resolves to a non-loopback
 IPv4 address (Docker Desktop), else the node's default gateway (Linux: the kind bridge

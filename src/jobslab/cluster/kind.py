@@ -1,4 +1,5 @@
-"""The kind cluster with Dapr installed by Helm: up, down, status (spec §1.2).
+"""The kind cluster with Dapr installed by Helm: up, down, status
+(docs/kind.md#the-kind-path-step-by-step, docs/kind.md#chart-values).
 
 Every step first looks at what exists, so ``up`` is idempotent: a second run finds the
 cluster and the release, only re-checks the rollouts, and says there was nothing to do. A
@@ -293,7 +294,8 @@ class KindCluster:
         self.progress("Dapr control plane is ready", "ok")
 
     def down(self) -> bool:
-        """Delete the cluster (the only clean reset, spec §1.2). False if there was none."""
+        """Delete the cluster (the only clean reset: the Scheduler's PVCs outlive a Helm
+        uninstall, docs/kind.md#chart-values). False if there was none."""
         if not self.exists():
             self.progress(f"no kind cluster {self.name}, nothing to do", "ok")
             return False

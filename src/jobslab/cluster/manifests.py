@@ -119,7 +119,7 @@ def render_replicas(
         obj = yaml.safe_load(text)
         annotations = obj["spec"]["template"]["metadata"]["annotations"]
         bad = {k: v for k, v in annotations.items() if not isinstance(v, str)}
-        if bad:  # the template must quote every value (spec §5, problem 22)
+        if bad:  # the template must quote every value (docs/troubleshooting.md, problem 22)
             raise ValueError(f"annotations must be strings, got {bad}")
         if components_digest:
             annotations[COMPONENTS_ANNOTATION] = components_digest
@@ -240,7 +240,8 @@ def check_component(obj: Any) -> None:
 
 
 def _check_cron(name: str, items: list[dict[str, Any]]) -> None:
-    """Contract §8: ``schedule`` is required and must parse (seconds optional)."""
+    """``schedule`` is required and must parse, seconds optional
+    (docs/dapr-behaviour.md#cron-bindings)."""
     from ..schedules import ScheduleError, parse_schedule
 
     values = {item["name"]: item.get("value") for item in items}

@@ -1,7 +1,8 @@
 """Every version the kind and self-hosted paths depend on, in one place.
 
-Source: ``spec/cluster-path.md`` §0. kind v0.30.0 with its default node image is the exact
-pair Dapr 1.18.3's own kind e2e job uses; the Helm chart version equals the runtime version.
+Why these versions: docs/kind.md#pinned-versions. kind v0.30.0 with its default node image is
+the exact pair Dapr 1.18.3's own kind e2e job uses (dapr/dapr v1.18.3
+``.github/workflows/kind-e2e.yaml``); the Helm chart version equals the runtime version.
 Change a pin here and nowhere else.
 """
 
@@ -37,13 +38,14 @@ HELM_NAMESPACE = "dapr-system"
 HELM_REPO_NAME = "dapr"
 HELM_REPO_URL = "https://dapr.github.io/helm-charts/"
 HELM_CHART = f"{HELM_REPO_NAME}/dapr"
-#: ``--set`` values for the chart (spec §1.1: keep PVCs, no inMemoryStorage, no HA).
+#: ``--set`` values for the chart (docs/kind.md#chart-values: keep PVCs, no inMemoryStorage,
+#: no HA).
 HELM_VALUES: dict[str, str] = {"dapr_scheduler.cluster.storageSize": "1Gi"}
 HELM_TIMEOUT = "10m"
 #: How long ``kind create cluster`` waits for the control plane.
 KIND_WAIT = "120s"
 
-#: Control-plane workloads to wait for, in the order the spec waits for them (§1.2).
+#: Control-plane workloads to wait for, in this order (docs/kind.md#chart-values).
 DAPR_WORKLOADS: tuple[tuple[str, str], ...] = (
     ("statefulset", "dapr-scheduler-server"),
     ("statefulset", "dapr-placement-server"),

@@ -1,14 +1,16 @@
 """``kubectl port-forward`` to each sidecar's HTTP port, kept alive by a watchdog.
 
-A port-forward dies when its pod is replaced (spec §2.1). The :class:`PortForwardManager`
+A port-forward dies when its pod is replaced
+(docs/kind.md#how-a-trigger-reaches-a-handler-on-the-host). The :class:`PortForwardManager`
 checks its forwards every ``interval`` seconds from a daemon thread and restarts any that
 exited; ``deploy/<name>`` then resolves to the new pod.
 
-Kernel hygiene (anchors §3.2), as for the local sidecars: each ``kubectl port-forward`` runs
-under :mod:`jobslab.hosting._guard` in a process group of its own — "Interrupt kernel" leaves
-it running, the end of the kernel stops it — and, given a ``pid_dir``, is recorded in
-``<pid_dir>/port-forward-<port>.json``. :func:`cleanup_stale` (run by ``jobslab.connect()``
-on kind and by ``jobslab cluster forward --stop``) stops those whose kernel is gone.
+Kernel hygiene (docs/architecture.md#kernel-hygiene), as for the local sidecars: each
+``kubectl port-forward`` runs under :mod:`jobslab.hosting._guard` in a process group of its
+own — "Interrupt kernel" leaves it running, the end of the kernel stops it — and, given a
+``pid_dir``, is recorded in ``<pid_dir>/port-forward-<port>.json``. :func:`cleanup_stale`
+(run by ``jobslab.connect()`` on kind and by ``jobslab cluster forward --stop``) stops those
+whose kernel is gone.
 """
 
 from __future__ import annotations
