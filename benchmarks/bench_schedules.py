@@ -1,4 +1,5 @@
-"""Cost per fire time: our schedule engine vs raw croniter vs cronsim (contract §4).
+"""Cost per fire time: our schedule engine vs raw croniter vs cronsim
+(docs/dapr-behaviour.md#where-croniter-differs).
 
 For each expression, every library produces the same fire times from the same start (checked
 first, and recorded), then each is timed over several repetitions. Only the "next" calls are
@@ -191,7 +192,7 @@ def _markdown(data: dict[str, Any]) -> str:
         f"{'met' if g['ten_thousand_fires_well_under_1s'] else 'NOT met'} "
         f"(worst, cold caches: {g['worst_ten_thousand_cold_s']:.3f} s).",
         "- Zone schedules (`CRON_TZ=`) are ours only: croniter and cronsim read neither the "
-        "prefix nor Dapr's DST rules (contract §4 \"Where croniter differs\").",
+        "prefix nor Dapr's DST rules (docs/dapr-behaviour.md#where-croniter-differs).",
         "- Leap day and yearly series are restarted from the start in short runs for all three "
         "libraries (Dapr's Next gives up after 2096; croniter fails past year 9999).",
     ]

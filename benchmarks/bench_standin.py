@@ -335,8 +335,8 @@ def goals(d: dict[str, Any]) -> list[tuple[str, str, bool]]:
          b["triggers_per_s"] >= 1000),
         ("lateness p99 ≤ 5 ms at 100 jobs/s (pooled over the rounds)",
          f"{lat['lateness_ms']['p99']:.2f} ms", lat["lateness_ms"]["p99"] <= 5),
-        ("no trigger before its planned time (contract §5)", f"{early} early",
-         early == 0),
+        ("no trigger before its planned time (docs/dapr-behaviour.md#at-least-once)",
+         f"{early} early", early == 0),
         ("ready (`jobslab up` + `jobslab run` to healthz) in < 1 s",
          f"{r['up_plus_run_to_healthz_s']:.2f} s", r["up_plus_run_to_healthz_s"] < 1),
         ("schedule latency flat from 1k to 100k stored jobs (100× the jobs: p50 at most 2×, "
