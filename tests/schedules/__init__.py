@@ -1,1 +1,2 @@
-"""Tests of the schedule engine (contract §2, §4)."""
+"""Tests of the schedule engine (the rules it follows: docs/dapr-behaviour.md#schedule-grammar,
+docs/dapr-behaviour.md#timing)."""

@@ -1,4 +1,4 @@
-"""Helpers shared by the schedule-engine tests (contract §2 and §4)."""
+"""Helpers shared by the schedule-engine tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Go durations, RFC 3339 and ISO 8601 for `dueTime`/`ttl` (contract §2 "Time formats")."""
+"""Go durations, RFC 3339 and ISO 8601 for `dueTime`/`ttl`
+(docs/dapr-behaviour.md#time-formats)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ NOON = parse_rfc3339("2026-01-31T12:00:00Z")
         ("-9223372036854775808ns", -(1 << 63)),
     ],
 )
-def test_contract_s2_go_duration_parses(text: str, ns: int) -> None:
-    """contract §2 Time formats: Go `time.ParseDuration` grammar, in nanoseconds."""
+def test_go_duration_parses(text: str, ns: int) -> None:
+    """Go `time.ParseDuration` grammar, in nanoseconds."""
     assert parse_go_duration(text) == ns
 
 
@@ -71,8 +72,8 @@ def test_contract_s2_go_duration_parses(text: str, ns: int) -> None:
         ("99999999999999999999s", 'time: invalid duration "99999999999999999999s"'),
     ],
 )
-def test_contract_s2_go_duration_errors_in_go_words(text: str, message: str) -> None:
-    """contract §2 / data README: Go's own wording, e.g. `time: unknown unit "x" in duration
+def test_go_duration_errors_in_go_words(text: str, message: str) -> None:
+    """Go's own wording, e.g. `time: unknown unit "x" in duration
     "1x"`."""
     with pytest.raises(GoTimeError) as info:
         parse_go_duration(text)
@@ -95,8 +96,8 @@ def test_contract_s2_go_duration_errors_in_go_words(text: str, message: str) -> 
         (-(1 << 63), "-2562047h47m16.854775808s"),
     ],
 )
-def test_contract_s2_go_duration_formats_like_go(ns: int, text: str) -> None:
-    """contract §3 (Durations printed as Go does): `Duration.String()` forms."""
+def test_go_duration_formats_like_go(ns: int, text: str) -> None:
+    """`Duration.String()` forms."""
     assert format_go_duration(ns) == text
 
 
@@ -117,8 +118,8 @@ def test_contract_s2_go_duration_formats_like_go(ns: int, text: str) -> None:
         ("1969-12-31T23:59:59Z", "1969-12-31T23:59:59Z"),
     ],
 )
-def test_contract_s2_rfc3339_offsets_and_fractions(text: str, utc: str) -> None:
-    """contract §2 Time formats: RFC 3339 carries its own offset; fractions are kept to ns."""
+def test_rfc3339_keeps_offsets_and_fractions(text: str, utc: str) -> None:
+    """RFC 3339 carries its own offset; fractions are kept to ns."""
     assert format_rfc3339(parse_rfc3339(text)) == utc
 
 
@@ -141,8 +142,8 @@ def test_contract_s2_rfc3339_offsets_and_fractions(text: str, utc: str) -> None:
         "2026-01-01T09:00:00Z ",
     ],
 )
-def test_contract_s2_rfc3339_bad_forms_rejected(text: str) -> None:
-    """contract §2 Time formats: only `time.RFC3339` shapes parse as instants."""
+def test_rfc3339_bad_forms_rejected(text: str) -> None:
+    """Only `time.RFC3339` shapes parse as instants."""
     with pytest.raises(GoTimeError):
         parse_rfc3339(text)
 
@@ -163,22 +164,22 @@ def test_contract_s2_rfc3339_bad_forms_rejected(text: str) -> None:
         ("P1M", "2026-03-03T12:00:00Z"),
     ],
 )
-def test_contract_s2_iso8601_durations_from_creation(text: str, utc: str) -> None:
-    """contract §2 Time formats, item 3: ISO 8601 durations (dapr/kit), counted from `now`."""
+def test_iso8601_durations_count_from_creation(text: str, utc: str) -> None:
+    """ISO 8601 durations (dapr/kit), counted from `now`."""
     assert format_rfc3339(parse_point_in_time(text, NOON)) == utc
 
 
 @pytest.mark.parametrize("text", ["PT0.5S", "p1d", "P", "pt10s", "P1H", "PT1D", "1d", "", "T1H"])
-def test_contract_s2_iso8601_bad_forms(text: str) -> None:
-    """contract §2: `PT0.5S` (fraction), `p1d` (lower case) and friends are not recognized."""
+def test_iso8601_bad_forms_rejected(text: str) -> None:
+    """`PT0.5S` (fraction), `p1d` (lower case) and friends are not recognized."""
     with pytest.raises(ScheduleError) as info:
         parse_point_in_time(text, NOON)
     assert str(info.value) == "due time format not recognized"
     assert info.value.field == "dueTime"
 
 
-def test_contract_s2_iso8601_repeating_rejected() -> None:
-    """contract §2: a repeating `R5/PT1H` is "repeats not supported for due time"."""
+def test_iso8601_repeating_interval_rejected() -> None:
+    """A repeating `R5/PT1H` is "repeats not supported for due time"."""
     with pytest.raises(ScheduleError, match=r"^repeats not supported for due time$"):
         parse_point_in_time("R5/PT1H", NOON)
     assert parse_iso8601_duration("R5/PT1H").repetition == 5
@@ -197,6 +198,6 @@ def test_contract_s2_iso8601_repeating_rejected() -> None:
         ("PT10S", "2026-01-31T12:00:10Z"),  # then ISO 8601
     ],
 )
-def test_contract_s2_point_in_time_format_order(text: str, utc: str) -> None:
-    """contract §2: RFC 3339, then Go duration, then ISO 8601; relative to creation."""
+def test_point_in_time_tries_rfc3339_then_go_then_iso8601(text: str, utc: str) -> None:
+    """RFC 3339, then Go duration, then ISO 8601; relative to creation."""
     assert format_rfc3339(parse_point_in_time(text, NOON)) == utc

@@ -1,4 +1,4 @@
-"""The schedule grammar, rule by rule (contract §4 "Parser", "Descriptors", "Time zone")."""
+"""The schedule grammar, rule by rule (docs/dapr-behaviour.md#schedule-grammar)."""
 
 from __future__ import annotations
 
@@ -38,13 +38,13 @@ def error_of(schedule: str) -> str:
         ("", "empty spec string"),
     ],
 )
-def test_contract_s4_parser_exactly_six_fields(schedule: str, message: str) -> None:
-    """contract §4 Parser: exactly 6 fields; 5-field cron and bare durations are rejected."""
+def test_parser_exactly_six_fields(schedule: str, message: str) -> None:
+    """Exactly 6 fields; 5-field cron and bare durations are rejected."""
     assert error_of(schedule) == message
 
 
-def test_contract_s4_parser_seconds_come_first() -> None:
-    """contract §4 Parser: field 1 is seconds, so `30 * * * * *` fires at :30 every minute."""
+def test_parser_seconds_come_first() -> None:
+    """Field 1 is seconds, so `30 * * * * *` fires at :30 every minute."""
     assert next_fires("30 * * * * *", "2026-01-01T00:00:00Z", 3) == [
         "2026-01-01T00:00:30Z",
         "2026-01-01T00:01:30Z",
@@ -56,8 +56,8 @@ def test_contract_s4_parser_seconds_come_first() -> None:
     ]
 
 
-def test_contract_s8_binding_parser_accepts_five_fields_minute_first() -> None:
-    """contract §8: the cron binding's parser (SecondOptional) takes 5 fields, minute first."""
+def test_binding_parser_accepts_five_fields_minute_first() -> None:
+    """The cron binding's parser (SecondOptional) takes 5 fields, minute first."""
     sched = parse_schedule("*/20 * * * *", seconds_optional=True)
     assert isinstance(sched, CronSchedule)
     assert sched.values(0) == (0,)
@@ -66,8 +66,8 @@ def test_contract_s8_binding_parser_accepts_five_fields_minute_first() -> None:
         parse_schedule("* * * *", seconds_optional=True)
 
 
-def test_contract_s4_parser_whitespace_is_go_whitespace() -> None:
-    """contract §4 Parser: fields split on any Unicode space (Go strings.Fields)."""
+def test_parser_whitespace_is_go_whitespace() -> None:
+    """Fields split on any Unicode space (Go strings.Fields)."""
     assert parse("\t0 0  0\n* * *").values(2) == (0,)
     assert parse("0\u00a00 0 * * *").values(2) == (0,)
 
@@ -91,8 +91,8 @@ def test_contract_s4_parser_whitespace_is_go_whitespace() -> None:
         ("0/100", 0, (0,)),
     ],
 )
-def test_contract_s4_parser_ranges_lists_steps(field: str, index: int, values: tuple) -> None:
-    """contract §4 Parser: `*`, lists `a,b`, ranges `a-b`, steps `*/n` and `a-b/n`."""
+def test_parser_ranges_lists_steps(field: str, index: int, values: tuple) -> None:
+    """`*`, lists `a,b`, ranges `a-b`, steps `*/n` and `a-b/n`."""
     fields = ["0", "0", "0", "*", "*", "*"]
     fields[index] = field
     assert parse(" ".join(fields)).values(index) == values
@@ -109,15 +109,15 @@ def test_contract_s4_parser_ranges_lists_steps(field: str, index: int, values: t
         ("0 0 0 * * 2/2", "0 0 0 * * 2-6/2"),
     ],
 )
-def test_contract_s4_parser_n_slash_step_means_n_to_max(short: str, long: str) -> None:
-    """contract §4 Parser: `n/step` means `n-max/step` (so `59/15` is just :59)."""
+def test_parser_n_slash_step_means_n_to_max(short: str, long: str) -> None:
+    """`n/step` means `n-max/step` (so `59/15` is just :59)."""
     a, b = parse(short), parse(long)
     assert [a.values(i) for i in range(6)] == [b.values(i) for i in range(6)]
     assert parse("59/15 * * * * *").values(0) == (59,)
 
 
-def test_contract_s4_parser_one_value_range_is_one_value() -> None:
-    """contract §4 croniter table: `0 28-28 17 * * *` is 17:28:00 daily, not all of hour 17."""
+def test_parser_one_value_range_is_one_value() -> None:
+    """Where croniter differs: `0 28-28 17 * * *` is 17:28:00 daily, not all of hour 17."""
     assert next_fires("0 28-28 17 * * *", "2026-01-01T00:00:00Z", 2) == [
         "2026-01-01T17:28:00Z",
         "2026-01-02T17:28:00Z",
@@ -157,14 +157,14 @@ def test_contract_s4_parser_one_value_range_is_one_value() -> None:
          '"99999999999999999999": value out of range'),
     ],
 )
-def test_contract_s4_parser_range_errors_use_dapr_wording(schedule: str, message: str) -> None:
-    """contract §2 parser messages / §4: out-of-range, reversed ranges (no wrap-around), bad
+def test_parser_range_errors_use_dapr_wording(schedule: str, message: str) -> None:
+    """Out-of-range, reversed ranges (no wrap-around), bad
     numbers, all worded as dapr/kit words them."""
     assert error_of(schedule) == message
 
 
-def test_contract_s4_parser_empty_list_items_are_skipped() -> None:
-    """contract §4 Parser: Go's FieldsFunc drops empty list items (`1,,2` is `1,2`)."""
+def test_parser_empty_list_items_are_skipped() -> None:
+    """Go's FieldsFunc drops empty list items (`1,,2` is `1,2`)."""
     assert parse("1,,2 * * * * *").values(0) == (1, 2)
 
 
@@ -183,8 +183,8 @@ def test_contract_s4_parser_empty_list_items_are_skipped() -> None:
         ("0 0 0 * * TUE/2", "0 0 0 * * 2-6/2"),
     ],
 )
-def test_contract_s4_parser_names_case_insensitive(named: str, numeric: str) -> None:
-    """contract §4 Parser: `jan`-`dec` and `sun`-`sat` work in any case, in ranges too."""
+def test_parser_names_case_insensitive(named: str, numeric: str) -> None:
+    """`jan`-`dec` and `sun`-`sat` work in any case, in ranges too."""
     a, b = parse(named), parse(numeric)
     assert [a.values(i) for i in range(6)] == [b.values(i) for i in range(6)]
 
@@ -193,8 +193,8 @@ def test_contract_s4_parser_names_case_insensitive(named: str, numeric: str) -> 
 
 
 @pytest.mark.parametrize("index", range(6))
-def test_contract_s4_parser_question_mark_is_star_in_every_field(index: int) -> None:
-    """contract §4 Parser / croniter table: `?` means `*` in every field, not only DOM/DOW."""
+def test_parser_question_mark_is_star_in_every_field(index: int) -> None:
+    """Where croniter differs: `?` means `*` in every field, not only DOM/DOW."""
     base = ["0", "0", "0", "*", "*", "1"]
     with_q, with_star = list(base), list(base)
     with_q[index], with_star[index] = "?", "*"
@@ -203,8 +203,8 @@ def test_contract_s4_parser_question_mark_is_star_in_every_field(index: int) -> 
     assert next_fires(q, "2026-01-01T00:00:00Z", 4) == next_fires(star, "2026-01-01T00:00:00Z", 4)
 
 
-def test_contract_s4_parser_question_mark_keeps_the_star_rule() -> None:
-    """contract §4: `?` in DOM counts as `*`, so `0 0 0 ? * 1` is Mondays only."""
+def test_parser_question_mark_keeps_the_star_rule() -> None:
+    """`?` in DOM counts as `*`, so `0 0 0 ? * 1` is Mondays only."""
     assert next_fires("0 0 0 ? * 1", "2026-01-01T00:00:00Z", 2) == [
         "2026-01-05T00:00:00Z",
         "2026-01-12T00:00:00Z",
@@ -229,8 +229,8 @@ def test_contract_s4_parser_question_mark_keeps_the_star_rule() -> None:
         ("H 0 0 * * *", 'failed to parse int from H: strconv.Atoi: parsing "H": invalid syntax'),
     ],
 )
-def test_contract_s4_parser_quartz_extensions_rejected(schedule: str, message: str) -> None:
-    """contract §4 Parser: `L`, `W`, `#` and weekday 7 are rejected with dapr/kit's messages."""
+def test_parser_quartz_extensions_rejected(schedule: str, message: str) -> None:
+    """`L`, `W`, `#` and weekday 7 are rejected with dapr/kit's messages."""
     assert error_of(schedule) == message
 
 
@@ -249,8 +249,8 @@ def test_contract_s4_parser_quartz_extensions_rejected(schedule: str, message: s
         ("@hourly", "0 0 * * * *"),
     ],
 )
-def test_contract_s4_descriptors_equal_their_six_field_form(descriptor: str, fields: str) -> None:
-    """contract §4 Descriptors: each descriptor fires exactly like its 6-field equivalent."""
+def test_descriptors_equal_their_six_field_form(descriptor: str, fields: str) -> None:
+    """Each descriptor fires exactly like its 6-field equivalent."""
     sched = parse(descriptor)
     assert isinstance(sched, CronSchedule)
     assert sched.fields == tuple(fields.split())
@@ -258,8 +258,8 @@ def test_contract_s4_descriptors_equal_their_six_field_form(descriptor: str, fie
         assert next_fires(descriptor, start, 4) == next_fires(fields, start, 4)
 
 
-def test_contract_s10_weekly_is_sunday_midnight() -> None:
-    """contract §10: `@weekly` is Sunday 00:00 (2026-01-04 is a Sunday)."""
+def test_weekly_is_sunday_midnight() -> None:
+    """`@weekly` is Sunday 00:00 (2026-01-04 is a Sunday)."""
     assert next_after("@weekly", utc(2026, 1, 1)) == utc(2026, 1, 4)
 
 
@@ -274,8 +274,8 @@ def test_contract_s10_weekly_is_sunday_midnight() -> None:
         ("@reboot", "unrecognized descriptor: @reboot"),
     ],
 )
-def test_contract_s4_descriptors_are_exact_lowercase_words(schedule: str, message: str) -> None:
-    """contract §4 Descriptors / croniter table: `@DAILY` is rejected ("unrecognized
+def test_descriptors_are_exact_lowercase_words(schedule: str, message: str) -> None:
+    """Where croniter differs: `@DAILY` is rejected ("unrecognized
     descriptor"), and so is anything but the exact lower-case words."""
     assert error_of(schedule) == message
 
@@ -297,8 +297,8 @@ def test_contract_s4_descriptors_are_exact_lowercase_words(schedule: str, messag
         ("@every 0", 0),
     ],
 )
-def test_contract_s4_every_takes_go_durations_sub_second(schedule: str, delay_ns: int) -> None:
-    """contract §4 Descriptors: `@every <Go duration>`, sub-second precision and `0s` accepted
+def test_every_takes_go_durations_sub_second(schedule: str, delay_ns: int) -> None:
+    """`@every <Go duration>`, sub-second precision and `0s` accepted
     (KIT v0.16.0+)."""
     sched = parse(schedule)
     assert isinstance(sched, EverySchedule)
@@ -318,8 +318,8 @@ def test_contract_s4_every_takes_go_durations_sub_second(schedule: str, delay_ns
         ("@every PT1M", 'failed to parse duration @every PT1M: time: invalid duration "PT1M"'),
     ],
 )
-def test_contract_s4_every_bad_duration_wording(schedule: str, message: str) -> None:
-    """contract §2 parser messages: `@every 1x` → "failed to parse duration @every 1x: …"."""
+def test_every_bad_duration_wording(schedule: str, message: str) -> None:
+    """`@every 1x` → "failed to parse duration @every 1x: …"."""
     assert error_of(schedule) == message
 
 
@@ -327,8 +327,8 @@ def test_contract_s4_every_bad_duration_wording(schedule: str, message: str) -> 
 
 
 @pytest.mark.parametrize("prefix", ["TZ=", "CRON_TZ="])
-def test_contract_s4_tz_prefix_honoured(prefix: str) -> None:
-    """contract §4 Time zone: `TZ=`/`CRON_TZ=` evaluate in that zone (09:00 Berlin = 08:00Z
+def test_tz_prefix_honoured(prefix: str) -> None:
+    """`TZ=`/`CRON_TZ=` evaluate in that zone (09:00 Berlin = 08:00Z
     in winter)."""
     sched = parse(f"{prefix}Europe/Berlin 0 0 9 * * *")
     assert sched.zone_name == "Europe/Berlin"
@@ -336,8 +336,8 @@ def test_contract_s4_tz_prefix_honoured(prefix: str) -> None:
     assert next_after(f"{prefix}Europe/Berlin @daily", utc(2026, 7, 1, 12)) == utc(2026, 7, 1, 22)
 
 
-def test_contract_s4_no_prefix_means_utc() -> None:
-    """contract §4 Time zone: without a prefix the Scheduler evaluates in UTC."""
+def test_no_zone_prefix_means_utc() -> None:
+    """Without a prefix the Scheduler evaluates in UTC."""
     assert parse("0 0 9 * * *").zone is None
     assert next_after("0 0 9 * * *", utc(2026, 7, 1)) == utc(2026, 7, 1, 9)
 
@@ -358,20 +358,20 @@ def test_contract_s4_no_prefix_means_utc() -> None:
         ("CRON_TZ=Europe/Berlin ", "expected exactly 6 fields, found 0: []"),
     ],
 )
-def test_contract_s4_tz_prefix_errors(schedule: str, message: str) -> None:
-    """contract §4 Time zone (1.18.3): unknown zone rejected; a prefix with nothing after it is
+def test_tz_prefix_errors(schedule: str, message: str) -> None:
+    """Unknown zone rejected; a prefix with nothing after it (1.18.3) is
     rejected instead of crashing."""
     assert error_of(schedule) == message
 
 
 @pytest.mark.parametrize("schedule", ["TZ=Europe/Berlin @every 1s", "CRON_TZ=UTC @every 1h"])
-def test_contract_s4_tz_prefix_on_every_rejected(schedule: str) -> None:
-    """contract §4 Time zone (1.18.3): a TZ prefix on `@every` is rejected."""
+def test_tz_prefix_on_every_rejected(schedule: str) -> None:
+    """Since 1.18.3: a TZ prefix on `@every` is rejected."""
     assert "@every" in error_of(schedule)
 
 
-def test_contract_s4_tz_prefix_utc_and_empty_mean_utc() -> None:
-    """contract §4 Time zone: `TZ=UTC` (and Go's empty name) is UTC."""
+def test_tz_prefix_utc_and_empty_mean_utc() -> None:
+    """`TZ=UTC` (and Go's empty name) is UTC."""
     assert next_fires("TZ=UTC 0 0 1 * * *", "2026-03-08T00:00:00Z", 1) == ["2026-03-08T01:00:00Z"]
     assert next_fires("TZ= 0 0 1 * * *", "2026-03-08T00:00:00Z", 1) == ["2026-03-08T01:00:00Z"]
 
@@ -385,26 +385,26 @@ def days(schedule: str, n: int = 8) -> list[str]:
     return [t[:10] for t in next_fires(schedule, JAN_2026, n)]
 
 
-def test_contract_s4_dom_dow_both_restricted_is_or() -> None:
-    """contract §4: DOM and DOW both restricted → either may match (1st OR Mondays)."""
+def test_dom_dow_both_restricted_is_or() -> None:
+    """DOM and DOW both restricted → either may match (1st OR Mondays)."""
     assert days("0 0 0 1 * 1", 4) == ["2026-01-01", "2026-01-05", "2026-01-12", "2026-01-19"]
 
 
-def test_contract_s4_dom_dow_star_means_only_the_other_matters() -> None:
-    """contract §4: one field `*` → both must match, so only the restricted one matters."""
+def test_dom_dow_star_means_only_the_other_matters() -> None:
+    """One field `*` → both must match, so only the restricted one matters."""
     assert days("0 0 0 1 * *", 3) == ["2026-01-01", "2026-02-01", "2026-03-01"]
     assert days("0 0 0 * * 1", 3) == ["2026-01-05", "2026-01-12", "2026-01-19"]
 
 
-def test_contract_s4_star_slash_one_keeps_the_star() -> None:
-    """contract §4 croniter table: `0 0 0 14,26 * */1` is the 14th and 26th only (`*/1` keeps
+def test_star_slash_one_keeps_the_star() -> None:
+    """Where croniter differs: `0 0 0 14,26 * */1` is the 14th and 26th only (`*/1` keeps
     the star bit, so DOM AND DOW)."""
     assert days("0 0 0 14,26 * */1", 4) == ["2026-01-14", "2026-01-26", "2026-02-14", "2026-02-26"]
     assert days("0 0 0 */1 * 1", 2) == ["2026-01-05", "2026-01-12"]
 
 
-def test_contract_s4_star_slash_two_restricts() -> None:
-    """contract §4: `*/2` drops the star bit, so `0 0 0 14,26 * */2` is the 14th, 26th OR any
+def test_star_slash_two_restricts() -> None:
+    """`*/2` drops the star bit, so `0 0 0 14,26 * */2` is the 14th, 26th OR any
     Sun/Tue/Thu/Sat."""
     # Jan 2026: Thu 1, Sat 3, Sun 4, Tue 6, Thu 8, Sat 10, Sun 11, Tue 13, Wed 14
     assert days("0 0 0 14,26 * */2", 9) == [
@@ -417,27 +417,27 @@ def test_contract_s4_star_slash_two_restricts() -> None:
     ]
 
 
-def test_contract_s4_star_in_a_list_keeps_the_star() -> None:
-    """contract §4: `*,5` still contains `*`, so DOM AND DOW: only the 14th/26th fire."""
+def test_star_in_a_list_keeps_the_star() -> None:
+    """`*,5` still contains `*`, so DOM AND DOW: only the 14th/26th fire."""
     assert days("0 0 0 14,26 * *,5", 2) == ["2026-01-14", "2026-01-26"]
     assert days("0 0 0 14,26 * 5,*", 2) == ["2026-01-14", "2026-01-26"]
 
 
-def test_contract_s4_empty_day_field_with_restricted_other_is_or() -> None:
-    """contract §4: a DOM of only commas has no values and no star: the OR rule makes the
+def test_empty_day_field_with_restricted_other_is_or() -> None:
+    """A DOM of only commas has no values and no star: the OR rule makes the
     DOW decide (Mondays)."""
     assert days("0 0 0 , * 1", 2) == ["2026-01-05", "2026-01-12"]
 
 
-# --- croniter's differing cases (contract §4 table) -----------------------------------
+# --- croniter's differing cases (docs/dapr-behaviour.md#where-croniter-differs) -------
 
 
 @pytest.mark.parametrize(
     "schedule",
     ["? 0 0 * * *", "0 0 0 * ? *", "0 ? 0 * * *", "0 0 ? * * *", "@every 1m"],
 )
-def test_contract_s4_croniter_table_accepted_by_dapr(schedule: str) -> None:
-    """contract §4 croniter table: these are valid for Dapr though croniter rejects them."""
+def test_where_croniter_differs_dapr_accepts(schedule: str) -> None:
+    """Where croniter differs: these are valid for Dapr though croniter rejects them."""
     assert validate(schedule) is None
 
 
@@ -449,13 +449,13 @@ def test_contract_s4_croniter_table_accepted_by_dapr(schedule: str) -> None:
         "0 * * * *", "0 0 0 * * * *", "@DAILY",
     ],
 )
-def test_contract_s4_croniter_table_rejected_by_dapr(schedule: str) -> None:
-    """contract §4 croniter table: these are rejected by Dapr though croniter accepts them."""
+def test_where_croniter_differs_dapr_rejects(schedule: str) -> None:
+    """Where croniter differs: these are rejected by Dapr though croniter accepts them."""
     assert validate(schedule) is not None
 
 
-def test_contract_s4_croniter_table_berlin_spring_forward_skips_the_day() -> None:
-    """contract §4 croniter table: Berlin 02:30 does not exist on 2026-03-29: no fire that day
+def test_where_croniter_differs_berlin_spring_forward_skips_the_day() -> None:
+    """Where croniter differs: Berlin 02:30 does not exist on 2026-03-29: no fire that day
     (croniter would fire at 03:00 local)."""
     assert next_fires("CRON_TZ=Europe/Berlin 0 30 2 * * *", "2026-03-27T12:00:00Z", 3) == [
         "2026-03-28T01:30:00Z",  # 02:30 CET

@@ -1,5 +1,5 @@
-"""When a whole job fires, and which jobs the Scheduler refuses (contract §2 "Validation
-rules", §4 "When the job fires", "Time zone")."""
+"""When a whole job fires, and which jobs the Scheduler refuses (docs/dapr-behaviour.md#timing,
+docs/dapr-behaviour.md#validation-order, docs/dapr-behaviour.md#time-zone)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def build_error(**fields: object) -> ScheduleError:
 # --- first fire, cadence --------------------------------------------------------------
 
 
-def test_contract_s4_creation_time_never_fires() -> None:
-    """contract §4 When the job fires: first fire = Next(creation); creation itself never
+def test_creation_time_never_fires() -> None:
+    """First fire = Next(creation); creation itself never
     fires, even when it matches the cron."""
     assert job_fire_strings(T0, 2, schedule="0 0 0 * * *") == [
         "2026-01-02T00:00:00Z",
@@ -34,8 +34,8 @@ def test_contract_s4_creation_time_never_fires() -> None:
     assert job_fire_strings(T0, 1, schedule="* * * * * *") == ["2026-01-01T00:00:01Z"]
 
 
-def test_contract_s4_every_first_fire_is_creation_plus_delay() -> None:
-    """contract §4: `@every 10s` first fires at creation + 10s, then every 10s."""
+def test_every_first_fire_is_creation_plus_delay() -> None:
+    """`@every 10s` first fires at creation + 10s, then every 10s."""
     assert job_fire_strings(T0, 3, schedule="@every 10s") == [
         "2026-01-01T00:00:10Z",
         "2026-01-01T00:00:20Z",
@@ -43,8 +43,8 @@ def test_contract_s4_every_first_fire_is_creation_plus_delay() -> None:
     ]
 
 
-def test_contract_s4_every_keeps_cadence_from_scheduled_times() -> None:
-    """contract §4: later fires are Next(last *scheduled* time), so a late trigger does not
+def test_every_keeps_cadence_from_scheduled_times() -> None:
+    """Later fires are Next(last *scheduled* time), so a late trigger does not
     shift the cadence: the tick after a 12:00:10 tick is 12:00:20 however late it ran."""
     timing = JobTiming.build(schedule="@every 10s", created=utc(2026, 1, 1, 12))
     first = timing.next_ns(0, None)
@@ -54,16 +54,16 @@ def test_contract_s4_every_keeps_cadence_from_scheduled_times() -> None:
     assert {b - a for a, b in pairwise(ticks)} == {10 * 1_000_000_000}
 
 
-def test_contract_s4_due_time_fires_first_even_off_schedule() -> None:
-    """contract §4: with schedule + dueTime the first fire is at dueTime even when it does not
+def test_due_time_fires_first_even_off_schedule() -> None:
+    """With schedule + dueTime the first fire is at dueTime even when it does not
     match the cron; then Next(dueTime)."""
     assert job_fire_strings(
         T0, 3, schedule="0 0 9 * * *", due_time="2026-01-01T03:17:00Z"
     ) == ["2026-01-01T03:17:00Z", "2026-01-01T09:00:00Z", "2026-01-02T09:00:00Z"]
 
 
-def test_contract_s4_every_with_due_time_zero_fires_at_once() -> None:
-    """contract §4 (test duetime.go): `@every 1m` with dueTime `0s` fires at creation, then
+def test_every_with_due_time_zero_fires_at_once() -> None:
+    """Dapr's test `duetime.go`: `@every 1m` with dueTime `0s` fires at creation, then
     every minute from there."""
     assert job_fire_strings(T0, 3, schedule="@every 1m", due_time="0s") == [
         "2026-01-01T00:00:00Z",
@@ -211,8 +211,8 @@ def test_sub_second_timing_survives_a_store_round_trip() -> None:
 # --- repeats, ttl, one-shot -----------------------------------------------------------
 
 
-def test_contract_s4_repeats_stop_after_n_ticks() -> None:
-    """contract §4 (test repeats.go): `@every 1s` + repeats 2 fires exactly 2 times."""
+def test_repeats_stop_after_n_ticks() -> None:
+    """Dapr's test `repeats.go`: `@every 1s` + repeats 2 fires exactly 2 times."""
     assert job_fire_strings(T0, 10, schedule="@every 1s", repeats=2) == [
         "2026-01-01T00:00:01Z",
         "2026-01-01T00:00:02Z",
@@ -220,8 +220,8 @@ def test_contract_s4_repeats_stop_after_n_ticks() -> None:
     assert len(job_fire_strings(T0, 10, schedule="0 0 * * * *", repeats=3)) == 3
 
 
-def test_contract_s4_ttl_stops_when_next_tick_is_after_expiry() -> None:
-    """contract §4 (test repeats.go): `@every 1s` + ttl `3s` fires 3 times (a tick exactly at
+def test_ttl_stops_when_next_tick_is_after_expiry() -> None:
+    """Dapr's test `repeats.go`: `@every 1s` + ttl `3s` fires 3 times (a tick exactly at
     the expiry still fires)."""
     assert job_fire_strings(T0, 10, schedule="@every 1s", ttl="3s") == [
         "2026-01-01T00:00:01Z",
@@ -230,8 +230,8 @@ def test_contract_s4_ttl_stops_when_next_tick_is_after_expiry() -> None:
     ]
 
 
-def test_contract_s2_relative_ttl_counts_from_due_time() -> None:
-    """contract §2: a relative ttl counts from dueTime when one is set (not from creation)."""
+def test_relative_ttl_counts_from_due_time() -> None:
+    """A relative ttl counts from dueTime when one is set (not from creation)."""
     assert job_fire_strings(T0, 10, schedule="@every 1s", due_time="10s", ttl="3s") == [
         "2026-01-01T00:00:10Z",
         "2026-01-01T00:00:11Z",
@@ -242,21 +242,21 @@ def test_contract_s2_relative_ttl_counts_from_due_time() -> None:
     assert timing.expiration_ns == parse_rfc3339("2026-01-01T03:00:00Z")
 
 
-def test_contract_s2_absolute_ttl_is_absolute() -> None:
-    """contract §2: an RFC 3339 ttl is an instant of its own."""
+def test_absolute_ttl_is_absolute() -> None:
+    """An RFC 3339 ttl is an instant of its own."""
     assert len(job_fire_strings(T0, 100, schedule="@hourly", ttl="2026-01-01T05:30:00+00:00")) == 5
 
 
-def test_contract_s4_first_tick_after_expiry_means_no_fires() -> None:
-    """contract §4: `{"schedule":"@daily","ttl":"2h"}` created at 09:00 UTC is accepted but
+def test_first_tick_after_expiry_means_no_fires() -> None:
+    """`{"schedule":"@daily","ttl":"2h"}` created at 09:00 UTC is accepted but
     never fires."""
     timing = JobTiming.build(schedule="@daily", ttl="2h", created=utc(2026, 1, 1, 9))
     assert timing.fires(5) == []
     assert timing.next_ns(0, None) is None
 
 
-def test_contract_s4_one_shot_fires_once() -> None:
-    """contract §4: dueTime only is a one-shot job; `repeats: 1` is allowed with it."""
+def test_one_shot_fires_once() -> None:
+    """A dueTime alone is a one-shot job; `repeats: 1` is allowed with it."""
     assert job_fire_strings(T0, 5, due_time="1h30m") == ["2026-01-01T01:30:00Z"]
     assert job_fire_strings(T0, 5, due_time="1h30m", repeats=1) == ["2026-01-01T01:30:00Z"]
     timing = JobTiming.build(due_time="1h", created=utc(2026, 1, 1))
@@ -264,13 +264,13 @@ def test_contract_s4_one_shot_fires_once() -> None:
     assert timing.next_ns(1, timing.due_ns) is None
 
 
-def test_contract_s4_one_shot_in_the_past_still_fires_once() -> None:
-    """contract §4 (vector c0756): a dueTime before creation fires once, at that instant."""
+def test_one_shot_in_the_past_still_fires_once() -> None:
+    """Vector c0756: a dueTime before creation fires once, at that instant."""
     assert job_fire_strings(T0, 5, due_time="2025-12-31T00:00:00Z") == ["2025-12-31T00:00:00Z"]
 
 
-def test_contract_s4_timing_survives_a_store_round_trip() -> None:
-    """contract §4: what the stand-in stores (to_dict) gives back the same ticks."""
+def test_timing_survives_a_store_round_trip() -> None:
+    """What the stand-in stores (to_dict) gives back the same ticks."""
     timing = JobTiming.build(
         schedule="0 */5 * * * *", due_time="90s", ttl="1h", repeats=7, created=utc(2026, 1, 1)
     )
@@ -303,8 +303,9 @@ def test_contract_s4_timing_survives_a_store_round_trip() -> None:
          "ttl must be greater than due time", "ttl"),
     ],
 )
-def test_contract_s2_validation_rules_5_to_10(fields: dict, message: str, field: str) -> None:
-    """contract §2 Validation rules 5-10: exact go-etcd-cron messages, and which field."""
+def test_scheduler_validation_messages_name_their_field(fields: dict, message: str,
+                                                        field: str) -> None:
+    """Exact go-etcd-cron messages, and which field."""
     err = build_error(**fields)
     assert str(err) == message
     assert err.field == field
@@ -325,13 +326,13 @@ def test_contract_s2_validation_rules_5_to_10(fields: dict, message: str, field:
         ({"schedule": "@daily", "due_time": "bad", "ttl": "bad"}, "due time format not recognized"),
     ],
 )
-def test_contract_s2_validation_rules_run_in_order(fields: dict, message: str) -> None:
-    """contract §2 Validation rules: checks run in the documented order."""
+def test_validation_rules_run_in_order(fields: dict, message: str) -> None:
+    """Checks run in the documented order."""
     assert str(build_error(**fields)) == message
 
 
-def test_contract_s2_rule10_ttl_equal_to_due_time_accepted() -> None:
-    """contract §2 rule 10: a ttl equal to dueTime is accepted (and fires once, at dueTime)."""
+def test_ttl_equal_to_due_time_is_accepted() -> None:
+    """A ttl equal to dueTime is accepted (and fires once, at dueTime)."""
     at = "2026-01-01T06:00:00Z"
     assert job_fire_strings(T0, 5, schedule="@hourly", due_time=at, ttl=at) == [at]
     assert job_fire_strings(T0, 5, schedule="@hourly", due_time="1h", ttl="0s") == [
@@ -339,8 +340,8 @@ def test_contract_s2_rule10_ttl_equal_to_due_time_accepted() -> None:
     ]
 
 
-def test_contract_s2_job_needs_schedule_or_due_time() -> None:
-    """contract §2 rule 3: neither schedule nor dueTime is refused."""
+def test_job_needs_schedule_or_due_time() -> None:
+    """Neither schedule nor dueTime is refused."""
     with pytest.raises(ScheduleError):
         JobTiming.build(created=utc(2026, 1, 1))
 
@@ -348,8 +349,8 @@ def test_contract_s2_job_needs_schedule_or_due_time() -> None:
 # --- calendar edges ------------------------------------------------------------------
 
 
-def test_contract_s4_leap_day_fires_every_four_years() -> None:
-    """contract §4: `0 0 0 29 2 *` fires on Feb 29 only."""
+def test_leap_day_fires_every_four_years() -> None:
+    """`0 0 0 29 2 *` fires on Feb 29 only."""
     assert next_fires("0 0 0 29 2 *", "2026-01-01T00:00:00Z", 3) == [
         "2028-02-29T00:00:00Z",
         "2032-02-29T00:00:00Z",
@@ -367,8 +368,8 @@ def test_five_year_search_limit() -> None:
     ]
 
 
-def test_contract_s4_the_31st_skips_short_months() -> None:
-    """contract §4: `0 0 0 31 * *` fires only in months that have a 31st."""
+def test_the_31st_skips_short_months() -> None:
+    """`0 0 0 31 * *` fires only in months that have a 31st."""
     assert [t[:10] for t in next_fires("0 0 0 31 * *", T0, 4)] == [
         "2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31",
     ]
@@ -385,14 +386,14 @@ def test_impossible_dates_fire_at_the_zero_time(schedule: str) -> None:
 # --- time zones and DST ---------------------------------------------------------------
 
 
-def test_contract_s4_berlin_spring_forward_skips_missing_time() -> None:
-    """contract §4 Time zone: 02:30 does not exist in Berlin on 2026-03-29: no fire that day."""
+def test_berlin_spring_forward_skips_missing_time() -> None:
+    """02:30 does not exist in Berlin on 2026-03-29: no fire that day."""
     fires = next_fires("CRON_TZ=Europe/Berlin 0 30 2 * * *", "2026-03-28T12:00:00Z", 2)
     assert fires == ["2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"]
 
 
-def test_contract_s4_berlin_fall_back_repeats_the_hour() -> None:
-    """contract §4 Time zone: on 2026-10-25 Berlin's 02:00-03:00 happens twice; Dapr's Next
+def test_berlin_fall_back_repeats_the_hour() -> None:
+    """On 2026-10-25 Berlin's 02:00-03:00 happens twice; Dapr's Next
     steps absolute hours, so 02:30 fires in both (CEST, then CET)."""
     assert next_fires("CRON_TZ=Europe/Berlin 0 30 2 * * *", "2026-10-24T12:00:00Z", 3) == [
         "2026-10-25T00:30:00Z",
@@ -407,16 +408,16 @@ def test_contract_s4_berlin_fall_back_repeats_the_hour() -> None:
     ]
 
 
-def test_contract_s4_new_york_spring_forward() -> None:
-    """contract §4 Time zone: New York 02:30 is missing on 2026-03-08 (vector c0543)."""
+def test_new_york_spring_forward() -> None:
+    """New York 02:30 is missing on 2026-03-08 (vector c0543)."""
     assert next_fires("CRON_TZ=America/New_York 0 30 2 * * *", "2026-03-07T00:00:00Z", 2) == [
         "2026-03-07T07:30:00Z",
         "2026-03-09T06:30:00Z",
     ]
 
 
-def test_contract_s4_lord_howe_half_hour_dst() -> None:
-    """contract §4 Time zone: Lord Howe shifts by 30 minutes (02:00 → 02:30 on 2026-10-04):
+def test_lord_howe_half_hour_dst() -> None:
+    """Lord Howe shifts by 30 minutes (02:00 → 02:30 on 2026-10-04):
     02:15 is skipped that day, 02:45 still fires; on 2026-04-05 01:30-02:00 repeats, so
     01:45 fires twice."""
     skip = next_fires("CRON_TZ=Australia/Lord_Howe 0 15 2 * * *", "2026-10-02T12:00:00Z", 2)
@@ -427,8 +428,8 @@ def test_contract_s4_lord_howe_half_hour_dst() -> None:
     assert twice == ["2026-04-03T14:45:00Z", "2026-04-04T14:45:00Z", "2026-04-04T15:15:00Z"]
 
 
-def test_contract_s4_half_hour_zone_without_dst() -> None:
-    """contract §4 Time zone: Asia/Kolkata (+05:30) hourly fires at :30 UTC."""
+def test_half_hour_zone_without_dst() -> None:
+    """Asia/Kolkata (+05:30) hourly fires at :30 UTC."""
     assert next_fires("CRON_TZ=Asia/Kolkata 0 0 * * * *", "2026-11-01T00:00:00Z", 2) == [
         "2026-11-01T00:30:00Z",
         "2026-11-01T01:30:00Z",
@@ -438,8 +439,8 @@ def test_contract_s4_half_hour_zone_without_dst() -> None:
 # --- datetimes ---------------------------------------------------------------------
 
 
-def test_contract_s4_naive_datetimes_rejected_clearly() -> None:
-    """contract §4 / DESIGN conventions: only timezone-aware datetimes; a naive one is a
+def test_naive_datetimes_rejected_clearly() -> None:
+    """Only timezone-aware datetimes; a naive one is a
     ValueError that says what to pass instead."""
     with pytest.raises(ValueError, match="timezone-aware"):
         next_after("@daily", datetime(2026, 1, 1))
@@ -447,8 +448,8 @@ def test_contract_s4_naive_datetimes_rejected_clearly() -> None:
         job_fires(created=datetime(2026, 1, 1), schedule="@daily")
 
 
-def test_contract_s4_aware_non_utc_datetimes_are_the_same_instant() -> None:
-    """contract §4: an aware datetime in any offset is the same instant; results are UTC."""
+def test_aware_non_utc_datetimes_are_the_same_instant() -> None:
+    """An aware datetime in any offset is the same instant; results are UTC."""
     plus2 = datetime(2026, 1, 1, 2, tzinfo=timezone(timedelta(hours=2)))
     got = next_after("0 0 9 * * *", plus2)
     assert got == utc(2026, 1, 1, 9)

@@ -1,4 +1,5 @@
-"""describe(): English for a schedule, true to Dapr's semantics (contract §4).
+"""describe(): English for a schedule, true to Dapr's semantics
+(docs/dapr-behaviour.md#schedule-grammar).
 
 cron-descriptor supplies the wording; these tests pin the cases where its reading of an
 expression differs from Dapr's and we must rewrite first or add a note.
@@ -28,29 +29,29 @@ from jobslab.schedules.describe import human_duration
         ),
     ],
 )
-def test_section4_cron_descriptions(schedule: str, expected: str) -> None:
+def test_cron_descriptions(schedule: str, expected: str) -> None:
     assert describe(schedule) == expected
 
 
-def test_section4_every_is_counted_from_creation() -> None:
+def test_every_is_counted_from_creation() -> None:
     assert describe("@every 2h45m") == (
         "Every 2 hours and 45 minutes, counted from creation (or dueTime), "
         "not aligned to the clock."
     )
 
 
-def test_section4_zero_every_is_a_tight_loop() -> None:
+def test_zero_every_is_a_tight_loop() -> None:
     assert "tight loop" in describe("@every 0s")
     assert "tight loop" in describe("@every 1ms")
     assert "tight loop" not in describe("@every 1s")
 
 
-def test_section4_question_mark_is_star_in_any_field() -> None:
+def test_question_mark_is_star_in_any_field() -> None:
     # cron-descriptor alone reads "0 0 0 * ? *" as minutes-first with a year: "day 0 of the month".
     assert describe("0 0 0 * ? *") == "At 00:00, in UTC."
 
 
-def test_section4_n_slash_step_on_weekday_means_n_to_max() -> None:
+def test_n_slash_step_on_weekday_means_n_to_max() -> None:
     # Dapr: "5/2" = 5-6/2 = Friday only. cron-descriptor alone says "every 2 weeks".
     assert describe("0 0 0 * * 5/2") == "At 00:00, only on Friday, in UTC."
     assert describe("0 0 0 * * */2") == (
@@ -58,34 +59,34 @@ def test_section4_n_slash_step_on_weekday_means_n_to_max() -> None:
     )
 
 
-def test_section4_n_slash_step_on_seconds_means_n_to_max() -> None:
+def test_n_slash_step_on_seconds_means_n_to_max() -> None:
     # Dapr "5/1" is 5-59, every second from :05 (not just second 5).
     assert describe("5/1 * * * * *") == "Seconds 5 through 59 past the minute, in UTC."
     # A stepped range that picks one value is that value.
     assert describe("0 5-5/2 * * * *") == "At 5 minutes past the hour, in UTC."
 
 
-def test_section4_dom_and_dow_both_set_notes_the_or_rule() -> None:
+def test_dom_and_dow_both_set_notes_the_or_rule() -> None:
     text = describe("0 0 0 15 * 1-5")
     assert text.startswith("At 00:00, on day 15 of the month, Monday through Friday, in UTC.")
     assert "EITHER the day of the month OR the weekday" in text
     # One field starred: both must match, so no OR note.
     assert "EITHER" not in describe("0 0 0 * * 1-5")
-    # "*/1" keeps the star (contract §4 croniter table): no OR rule.
+    # "*/1" keeps the star (docs/dapr-behaviour.md#day-of-month-and-day-of-week): no OR rule.
     assert "EITHER" not in describe("0 0 0 14,26 * */1")
 
 
-def test_section4_dom_steps_restart_each_month() -> None:
+def test_dom_steps_restart_each_month() -> None:
     assert "days 1, 3, 5, 7, …, 31, then the 1st again" in describe("0 0 0 */2 * *")
 
 
-def test_section4_impossible_date_fires_continuously() -> None:
+def test_impossible_date_fires_continuously() -> None:
     assert "fires the job continuously" in describe("0 0 0 30 2 *")
     assert "never fires" not in describe("0 0 0 30 2 *")
     assert "continuously" not in describe("0 0 0 29 2 *")
 
 
-def test_section2_job_dict_mentions_due_time_repeats_and_ttl() -> None:
+def test_job_dict_mentions_due_time_repeats_and_ttl() -> None:
     text = describe({"schedule": "@every 5s", "dueTime": "10s", "ttl": "1m", "repeats": 3})
     assert text.startswith("Every 5 seconds")
     assert "first fire is at its dueTime (10s)" in text
@@ -94,7 +95,7 @@ def test_section2_job_dict_mentions_due_time_repeats_and_ttl() -> None:
     assert describe({"dueTime": "10s"}).startswith("Once, at its dueTime (10s)")
 
 
-def test_section2_invalid_schedule_raises_daprs_message() -> None:
+def test_invalid_schedule_raises_daprs_message() -> None:
     with pytest.raises(ScheduleError) as err:
         describe("0 0 9 * *")
     assert err.value.message == "expected exactly 6 fields, found 5: [0 0 9 * *]"

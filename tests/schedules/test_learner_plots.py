@@ -1,6 +1,8 @@
-"""Plots draw what the engine promises (DESIGN "One schedule engine": a plot is a promise).
+"""Plots draw what the engine promises (a plot is a promise:
+docs/architecture.md#the-schedule-engine).
 
-Each test counts the marks on the Axes and checks them against Dapr's timing (contract §4).
+Each test counts the marks on the Axes and checks them against Dapr's timing
+(docs/dapr-behaviour.md#timing).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _times(collection) -> list[pd.Timestamp]:
     return [pd.Timestamp(mdates.num2date(x)).round("s") for x in collection.get_positions()]
 
 
-def test_section4_timeline_one_row_per_job_one_tick_per_fire() -> None:
+def test_timeline_one_row_per_job_one_tick_per_fire() -> None:
     _, ax = plot_timeline(
         {"report": "0 0 9 * * MON-FRI", "poll": "@every 2h"}, start=MONDAY, window="3D"
     )
@@ -48,7 +50,7 @@ def test_section4_timeline_one_row_per_job_one_tick_per_fire() -> None:
     assert "UTC" in ax.get_xlabel() and "UTC" in ax.get_title()
 
 
-def test_section4_timeline_ticks_match_next_fires() -> None:
+def test_timeline_ticks_match_next_fires() -> None:
     job = {"schedule": "0 */20 * * * *", "dueTime": "5m", "repeats": 4}
     _, ax = plot_timeline([job], start=MONDAY, window="2h")
     expected = list(next_fires(job, n=10, start=MONDAY)["fire_time_utc"])
@@ -73,7 +75,7 @@ def test_timeline_names_the_bad_job() -> None:
     assert any("broken" in note for note in err.value.__notes__)
 
 
-def test_section4_heatmap_counts_per_weekday_and_hour() -> None:
+def test_heatmap_counts_per_weekday_and_hour() -> None:
     _, ax = plot_heatmap("0 */30 9-17 * * MON-FRI", start=MONDAY, window="7D")
     counts = np.asarray(ax.images[0].get_array())
     assert counts.shape == (7, 24)
@@ -84,8 +86,8 @@ def test_section4_heatmap_counts_per_weekday_and_hour() -> None:
     assert "UTC" in ax.get_xlabel() and "90 in total" in ax.get_title()
 
 
-def test_section4_heatmap_in_a_local_zone_shifts_hours() -> None:
-    # @daily is UTC midnight: 01:00 in Berlin in winter (contract §4 "Time zone").
+def test_heatmap_in_a_local_zone_shifts_hours() -> None:
+    # @daily is UTC midnight: 01:00 in Berlin in winter (docs/dapr-behaviour.md#time-zone).
     _, ax = plot_heatmap({"nightly": "@daily"}, start=MONDAY, window="7D", tz="Europe/Berlin")
     counts = np.asarray(ax.images[0].get_array())
     assert counts[:, 1].tolist() == [1] * 7 and counts.sum() == 7
@@ -113,8 +115,9 @@ def test_planned_vs_actual_plots_lateness_in_ms_per_trigger() -> None:
     assert "2 triggers" in ax.get_title()
 
 
-def test_section4_planned_times_can_come_from_the_engine() -> None:
-    # @every 10s from creation: planned 00:00:10, 00:00:20, 00:00:30 (contract §4).
+def test_planned_times_can_come_from_the_engine() -> None:
+    # @every 10s from creation: planned 00:00:10, 00:00:20, 00:00:30
+    # (docs/dapr-behaviour.md#first-fire).
     df = pd.DataFrame({"received": pd.to_datetime(
         ["2026-01-01T00:00:10.2Z", "2026-01-01T00:00:20.1Z", "2026-01-01T00:00:30.4Z"])})
     _, ax = plot_planned_vs_actual(df, actual="received", schedule="@every 10s",

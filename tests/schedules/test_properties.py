@@ -1,5 +1,6 @@
 """Property tests: no input crashes the parser, and fire times agree with cronsim wherever
-Dapr's grammar and cronsim's mean the same thing (contract §4 "Parser", §2 "Time formats")."""
+Dapr's grammar and cronsim's mean the same thing (docs/dapr-behaviour.md#schedule-grammar,
+docs/dapr-behaviour.md#time-formats)."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def _parse_only_schedule_errors(text: str) -> None:
 
 @FAST
 @given(st.one_of(st.text(max_size=40), NEAR_CRON, DESCRIPTORISH))
-def test_contract_s4_parser_any_text_gives_dapr_error_never_traceback(text: str) -> None:
-    """contract §4 Parser: every invalid form gives a ScheduleError (Dapr's wording), never an
+def test_parser_any_text_gives_dapr_error_never_traceback(text: str) -> None:
+    """Every invalid form gives a ScheduleError (Dapr's wording), never an
     IndexError/KeyError/... from our code."""
     _parse_only_schedule_errors(text)
 
@@ -77,10 +78,10 @@ POINT = st.one_of(
     ttl=st.one_of(st.none(), POINT),
     repeats=st.one_of(st.none(), st.integers(-3, 5)),
 )
-def test_contract_s2_job_fields_give_dapr_errors_never_traceback(
+def test_job_fields_give_dapr_errors_never_traceback(
     schedule: str | None, due: str | None, ttl: str | None, repeats: int | None
 ) -> None:
-    """contract §2 Validation rules: any dueTime/ttl/repeats/schedule combination either builds
+    """Any dueTime/ttl/repeats/schedule combination either builds
     or raises ScheduleError."""
     try:
         timing = JobTiming.build(
@@ -95,8 +96,8 @@ def test_contract_s2_job_fields_give_dapr_errors_never_traceback(
 
 @FAST
 @given(st.text(max_size=30))
-def test_contract_s2_go_duration_any_text_gives_go_error(text: str) -> None:
-    """contract §2 Time formats: ParseDuration raises only GoTimeError (Go's wording)."""
+def test_go_duration_any_text_gives_go_error(text: str) -> None:
+    """ParseDuration raises only GoTimeError (Go's wording)."""
     try:
         parse_go_duration(text)
     except GoTimeError as exc:
@@ -108,8 +109,8 @@ def test_contract_s2_go_duration_any_text_gives_go_error(text: str) -> None:
 
 @FAST
 @given(st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1))
-def test_contract_s2_go_duration_format_parse_round_trip(ns: int) -> None:
-    """contract §2: `ParseDuration(d.String()) == d` for every int64 duration, as in Go."""
+def test_go_duration_format_parse_round_trip(ns: int) -> None:
+    """`ParseDuration(d.String()) == d` for every int64 duration, as in Go."""
     assert parse_go_duration(format_go_duration(ns)) == ns
 
 
@@ -120,8 +121,8 @@ def test_contract_s2_go_duration_format_parse_round_trip(ns: int) -> None:
         min_size=1, max_size=4,
     )
 )
-def test_contract_s2_go_duration_sums_its_parts(parts: list[tuple[int, str]]) -> None:
-    """contract §2: `1h30m` is 1h + 30m; units multiply exactly."""
+def test_go_duration_sums_its_parts(parts: list[tuple[int, str]]) -> None:
+    """`1h30m` is 1h + 30m; units multiply exactly."""
     unit = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
     text = "".join(f"{v}{u}" for v, u in parts)
     assert parse_go_duration(text) == sum(v * unit[u] for v, u in parts)
@@ -191,8 +192,8 @@ START = st.datetimes(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(DAPR_EXPR, START)
-def test_contract_s4_fire_times_agree_with_cronsim(expr: str, start: datetime) -> None:
-    """contract §4 Parser: for expressions both grammars read alike, our next 5 fire times in
+def test_fire_times_agree_with_cronsim(expr: str, start: datetime) -> None:
+    """For expressions both grammars read alike, our next 5 fire times in
     UTC equal cronsim's (an independent implementation)."""
     sched = parse(expr)
     try:
@@ -221,8 +222,8 @@ def test_contract_s4_fire_times_agree_with_cronsim(expr: str, start: datetime) -
 
 @FAST
 @given(DAPR_EXPR, START)
-def test_contract_s4_next_is_strictly_later_and_matches(expr: str, start: datetime) -> None:
-    """contract §4: Next(t) is after t, whole-second, and its fields are allowed values."""
+def test_next_is_strictly_later_and_matches(expr: str, start: datetime) -> None:
+    """Next(t) is after t, whole-second, and its fields are allowed values."""
     sched = parse(expr)
     nxt = sched.next_ns(datetime_to_ns(start))
     assume(nxt is not None)
@@ -246,10 +247,10 @@ ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Pacific/Ap
     st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2045, 1, 1),
                  timezones=st.just(UTC)),
 )
-def test_contract_s4_shortcuts_equal_go_stepping_in_every_zone(
+def test_shortcuts_equal_go_stepping_in_every_zone(
     zone: str, expr: str, start: datetime
 ) -> None:
-    """contract §4 Time zone: Next with its day/month/hour jumps gives exactly what Go's
+    """Next with its day/month/hour jumps gives exactly what Go's
     one-unit-at-a-time loop gives, DST transitions included."""
     sched = parse(f"CRON_TZ={zone} {expr}")
     t0 = datetime_to_ns(start)
@@ -274,8 +275,8 @@ def test_contract_s4_shortcuts_equal_go_stepping_in_every_zone(
     st.sampled_from(ZONES),
     st.integers(min_value=-(1 << 31), max_value=(1 << 32)),
 )
-def test_contract_s4_zone_offsets_equal_zoneinfo(zone: str, unix: int) -> None:
-    """contract §4 Time zone: the engine's cached offset tables agree with zoneinfo."""
+def test_zone_offsets_equal_zoneinfo(zone: str, unix: int) -> None:
+    """The engine's cached offset tables agree with zoneinfo."""
     tz = ZoneInfo(zone)
     expected = datetime.fromtimestamp(unix, tz).utcoffset()
     assert expected is not None
