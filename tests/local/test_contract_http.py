@@ -1,4 +1,7 @@
-"""Contract §1–§3 over real HTTP: routes, request decoding, the error table, GET bodies."""
+"""Dapr's Jobs HTTP API over real HTTP, on the stand-in and on real Dapr: routes, request
+decoding, the error table, GET bodies (docs/dapr-behaviour.md#routes-and-versions,
+docs/dapr-behaviour.md#request-body, docs/dapr-behaviour.md#errors,
+docs/dapr-behaviour.md#success-responses)."""
 
 from __future__ import annotations
 
@@ -25,12 +28,12 @@ def fresh() -> str:
     return f"job-{next(_names)}"
 
 
-# --- §1 routes ------------------------------------------------------------------------
+# --- routes (docs/dapr-behaviour.md#http-routes) ---------------------------------------
 
 
 @pytest.mark.parametrize("version", ["v1.0", "v1.0-alpha1"])
 def test_both_route_versions_schedule_get_delete(http: httpx.Client, version: str) -> None:
-    """§1: stable and alpha routes call the same handlers."""
+    """Stable and alpha routes call the same handlers."""
     name = fresh()
     r = http.post(f"/{version}/jobs/{name}", json={"dueTime": "1h"})
     assert r.status_code == 204 and r.content == b""
@@ -42,7 +45,7 @@ def test_both_route_versions_schedule_get_delete(http: httpx.Client, version: st
 
 
 def test_healthz_and_metadata(http: httpx.Client) -> None:
-    """§1: the sidecar's health and metadata routes."""
+    """The sidecar's health and metadata routes."""
     assert http.get("/v1.0/healthz").status_code == 204
     meta = http.get("/v1.0/metadata").json()
     assert meta["id"] == "contract" and meta["runtimeVersion"] == "1.18.3"
@@ -53,7 +56,7 @@ NO_ROUTE = (404, "ERR_DIRECT_INVOKE",
 
 
 def test_unknown_route_or_method_is_404_direct_invoke(http: httpx.Client) -> None:
-    """§1: only the three methods exist on the job routes. Anything else falls through to
+    """Only the three methods exist on the job routes. Anything else falls through to
     daprd's service invocation, which finds no app id: 404, never 405."""
     for method, path in [("GET", "/v1.0/nothing"), ("GET", "/v1.0/jobs"),
                          ("GET", "/v1.0/jobs/a/b"), ("PUT", f"/v1.0/jobs/{fresh()}"),
@@ -65,7 +68,7 @@ def test_unknown_route_or_method_is_404_direct_invoke(http: httpx.Client) -> Non
 
 
 def test_local_list_is_on_a_non_dapr_path(http: httpx.Client, standin_only: None) -> None:
-    """§1 has no HTTP list; the stand-in's list lives under /jobslab/ and says local-only."""
+    """Dapr has no HTTP list; the stand-in's list lives under /jobslab/ and says local-only."""
     name = fresh()
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h", "data": {"k": 1}})
     body = http.get("/jobslab/v1/jobs").json()
@@ -73,12 +76,12 @@ def test_local_list_is_on_a_non_dapr_path(http: httpx.Client, standin_only: None
     assert any(j["name"] == name and j["data"] == {"k": 1} for j in body["jobs"])
 
 
-# --- §2 error table -------------------------------------------------------------------
+# --- the error table (docs/dapr-behaviour.md#error-table) ------------------------------
 
 
 @pytest.mark.parametrize("body", [b"", b"{}", b'{"data": 1}', b'{"unknown": true}'])
 def test_no_schedule_no_due_time_is_400_schedule_empty(http: httpx.Client, body: bytes) -> None:
-    """§2 row 1: an empty body or {} (unknown fields ignored) has no schedule."""
+    """An empty body or {} (unknown fields ignored) has no schedule."""
     r = http.post(f"/v1.0/jobs/{fresh()}", content=body)
     assert error(r) == (400, "DAPR_SCHEDULER_SCHEDULE_EMPTY", "Schedule is empty")
     assert r.headers["content-type"] == "application/json"
@@ -89,7 +92,7 @@ def test_no_schedule_no_due_time_is_400_schedule_empty(http: httpx.Client, body:
 
 
 def test_error_body_bytes_are_go_json(http: httpx.Client) -> None:
-    """§2 error body format: encoding/json, fields in order, no trailing newline."""
+    """Error body: Go encoding/json, fields in order, no trailing newline."""
     r = http.post(f"/v1.0/jobs/{fresh()}", content=b"{}")
     assert r.content == (
         b'{"errorCode":"DAPR_SCHEDULER_SCHEDULE_EMPTY","message":"Schedule is empty",'
@@ -100,13 +103,13 @@ def test_error_body_bytes_are_go_json(http: httpx.Client) -> None:
 
 @pytest.mark.parametrize("name", ["%20", "%20%20", "%09"])
 def test_whitespace_name_is_400_name_empty(http: httpx.Client, name: str) -> None:
-    """§2 row 2: the URL name is empty after TrimSpace."""
+    """The URL name is empty after TrimSpace."""
     r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1s"})
     assert error(r) == (400, "DAPR_SCHEDULER_JOB_NAME_EMPTY", "Name is empty")
 
 
 def test_name_in_body_is_400_with_app_id_only(http: httpx.Client) -> None:
-    """§2 row 3: `name` in the body; the ErrorInfo metadata has only appID."""
+    """`name` in the body; the ErrorInfo metadata has only appID."""
     r = http.post(f"/v1.0/jobs/{fresh()}", json={"name": "x", "dueTime": "1s"})
     assert error(r) == (400, "DAPR_SCHEDULER_JOB_NAME", "Set the job name in the url only")
     assert r.json()["details"][0]["metadata"] == {"appID": "contract"}
@@ -123,7 +126,7 @@ def test_name_in_body_is_400_with_app_id_only(http: httpx.Client) -> None:
     b'{"dueTime": "1s", "failurePolicy": "drop"}', b'{"dueTime": "1s", "data": NaN}',
 ])
 def test_malformed_bodies_are_400_err_malformed_request(http: httpx.Client, body: bytes) -> None:
-    """§2 row 4: bad JSON, negative repeats, "2m"/"200ms" intervals, wrong types."""
+    """Bad JSON, negative repeats, "2m"/"200ms" intervals, wrong types."""
     r = http.post(f"/v1.0/jobs/{fresh()}", content=body)
     assert r.status_code == 400
     parsed = r.json()
@@ -133,7 +136,7 @@ def test_malformed_bodies_are_400_err_malformed_request(http: httpx.Client, body
 
 
 def test_existing_job_is_409_and_overwrite_replaces(http: httpx.Client) -> None:
-    """§2 row 5 and §10: 409 without overwrite; overwrite:true replaces."""
+    """409 without overwrite (not the 400 some tutorials promise); overwrite:true replaces."""
     name = fresh()
     assert http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h"}).status_code == 204
     r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "2h"})
@@ -160,13 +163,13 @@ def test_existing_job_is_409_and_overwrite_replaces(http: httpx.Client) -> None:
 ])
 def test_engine_rejections_are_500_job_failed_validation(http: httpx.Client, body: dict,
                                                          msg: str) -> None:
-    """§2 row 6: Scheduler validation errors, wrapped as daprd wraps them."""
+    """Scheduler validation errors, wrapped as daprd wraps them."""
     r = http.post(f"/v1.0/jobs/{fresh()}", json=body)
     assert error(r) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB", SCHED_500 + msg)
 
 
 def test_unknown_zone_is_500(http: httpx.Client) -> None:
-    """§2 row 7: CRON_TZ with an unknown zone, and a TZ prefix on @every."""
+    """CRON_TZ with an unknown zone, and a TZ prefix on @every."""
     for schedule in ("CRON_TZ=Not/AZone 0 0 0 * * *", "TZ=UTC @every 1s"):
         status, code, message = error(http.post(f"/v1.0/jobs/{fresh()}",
                                                 json={"schedule": schedule}))
@@ -216,7 +219,7 @@ def test_allowed_names(http: httpx.Client, name: str) -> None:
 
 
 def test_post_trims_get_does_not_and_plus_is_space(http: httpx.Client) -> None:
-    """§2: POST trims the name; GET/DELETE don't; query-style unescaping turns + into space."""
+    """POST trims the name; GET/DELETE don't; query-style unescaping turns + into space."""
     base = fresh()
     assert http.post(f"/v1.0/jobs/%20{base}%20", json={"dueTime": "1h"}).status_code == 204
     assert http.get(f"/v1.0/jobs/{base}").status_code == 200
@@ -226,7 +229,7 @@ def test_post_trims_get_does_not_and_plus_is_space(http: httpx.Client) -> None:
 
 
 def test_proto_field_names_accepted(http: httpx.Client) -> None:
-    """§2: due_time, failure_policy, max_retries work like their lowerCamel names."""
+    """`due_time`, `failure_policy`, `max_retries` work like their lowerCamel names."""
     name = fresh()
     r = http.post(f"/v1.0/jobs/{name}", json={
         "due_time": "1h", "failure_policy": {"constant": {"max_retries": 7, "interval": "2s"}}})
@@ -259,11 +262,11 @@ def test_data_over_2_mib_is_429_resource_exhausted(http: httpx.Client) -> None:
     http.delete(f"/v1.0/jobs/{name}")
 
 
-# --- §3 success responses ---------------------------------------------------------------
+# --- success responses (docs/dapr-behaviour.md#success-responses) ------------------------
 
 
 def test_get_body_field_order_wrapping_and_echoes(http: httpx.Client) -> None:
-    """§3: proto field order, data as a Value Any, dueTime/ttl as given, default policy."""
+    """Proto field order, data as a Value Any, dueTime/ttl as given, default policy."""
     name = fresh()
     http.post(f"/v1.0/jobs/{name}", json={
         "ttl": "1000s", "data": {"b": [1, 2.5], "a": "x"}, "dueTime": "15s",
@@ -282,7 +285,7 @@ def test_get_body_field_order_wrapping_and_echoes(http: httpx.Client) -> None:
     (True, "true"), ({"@type": "x", "value": "v"}, '{"@type":"x","value":"v"}'),
 ])
 def test_get_data_is_wrapped_value(http: httpx.Client, data: object, shown: str) -> None:
-    """§3: every JSON value comes back inside a google.protobuf.Value Any."""
+    """Every JSON value comes back inside a google.protobuf.Value Any."""
     name = fresh()
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h", "data": data})
     body = http.get(f"/v1.0/jobs/{name}").text
@@ -291,7 +294,7 @@ def test_get_data_is_wrapped_value(http: httpx.Client, data: object, shown: str)
 
 
 def test_get_without_data_omits_it_and_shows_policies(http: httpx.Client) -> None:
-    """§3: unset fields are omitted; a given policy is shown in protojson form."""
+    """Unset fields are omitted; a given policy is shown in protojson form."""
     name = fresh()
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1h", "failurePolicy": {"drop": {}}})
     assert http.get(f"/v1.0/jobs/{name}").json() == {
@@ -304,7 +307,7 @@ def test_get_without_data_omits_it_and_shows_policies(http: httpx.Client) -> Non
 
 
 def test_delete_missing_is_204_and_get_missing_is_500(http: httpx.Client) -> None:
-    """§3 DELETE → 204 whether or not the job exists; §2 GET of a missing job → 500."""
+    """DELETE → 204 whether or not the job exists; GET of a missing job → 500."""
     name = fresh()
     r = http.delete(f"/v1.0/jobs/{name}")
     assert r.status_code == 204 and r.content == b""
@@ -314,7 +317,7 @@ def test_delete_missing_is_204_and_get_missing_is_500(http: httpx.Client) -> Non
 
 
 def test_first_tick_after_ttl_is_deleted_at_once(http: httpx.Client) -> None:
-    """§4/§3: POST is 204, but a job whose first tick is past its ttl is gone at once."""
+    """POST is 204, but a job whose first tick is past its ttl is gone at once."""
     name = fresh()
     r = http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 1h", "ttl": "2s"})
     assert r.status_code == 204

@@ -1,5 +1,7 @@
-"""Contract §4–§6 over real processes: trigger requests, result mapping, failure policy,
-auto-deletion, counters, tokens and app-id scoping."""
+"""Delivery over real processes, on the stand-in and on real Dapr: trigger requests, result
+mapping, failure policy, auto-deletion, counters, tokens and app-id scoping
+(docs/dapr-behaviour.md#delivery, docs/dapr-behaviour.md#failure-policy,
+docs/dapr-behaviour.md#timing)."""
 
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def gone(http: httpx.Client, name: str) -> bool:
 ])
 def test_trigger_body_is_only_the_data(http: httpx.Client, rec: RecordingApp, data: object,
                                        body: bytes) -> None:
-    """§5: POST /job/<name>, application/json, the body is the data alone (compact, sorted)."""
+    """POST /job/<name>, application/json, the body is the data alone (compact, sorted)."""
     name = fresh()
     assert http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s", "data": data}).status_code \
         == 204
@@ -58,7 +60,7 @@ def test_trigger_body_is_only_the_data(http: httpx.Client, rec: RecordingApp, da
 
 def test_no_data_is_an_empty_body_and_names_are_escaped(http: httpx.Client,
                                                         rec: RecordingApp) -> None:
-    """§5 (1.18.3): a job without data arrives with an empty body; odd names are escaped."""
+    """1.18.3: a job without data arrives with an empty body; odd names are escaped."""
     name = fresh() + " x|y@z"
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s"})
     call = wait_until(lambda: rec.jobs(name), what="the trigger")[0]
@@ -67,7 +69,7 @@ def test_no_data_is_an_empty_body_and_names_are_escaped(http: httpx.Client,
 
 
 def test_one_shot_is_deleted_after_success(http: httpx.Client, rec: RecordingApp) -> None:
-    """§3: a one-shot job is deleted once its trigger succeeds."""
+    """A one-shot job is deleted once its trigger succeeds."""
     name = fresh()
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s"})
     wait_until(lambda: gone(http, name), what="deletion")
@@ -75,7 +77,7 @@ def test_one_shot_is_deleted_after_success(http: httpx.Client, rec: RecordingApp
 
 
 def test_404_counts_as_done(http: httpx.Client, rec: RecordingApp) -> None:
-    """§5: a 404 from the app is success: no retry."""
+    """A 404 from the app is success: no retry."""
     name = fresh()
     rec.status[name] = 404
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s"})
@@ -85,9 +87,9 @@ def test_404_counts_as_done(http: httpx.Client, rec: RecordingApp) -> None:
 
 def test_default_policy_four_attempts_one_second_apart(http: httpx.Client,
                                                        rec: RecordingApp) -> None:
-    """§5: default constant 1s × 3 retries = 4 attempts; the response body is ignored."""
+    """Default constant 1s × 3 retries = 4 attempts; the response body is ignored."""
     name = fresh()
-    rec.status[name] = 500  # the app also answers {"status":"DROP"}: ignored (§10)
+    rec.status[name] = 500  # the app also answers {"status":"DROP"}: ignored
     posted = time.time()
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1s"})
     wait_until(lambda: gone(http, name), timeout=15, what="retries to run out")
@@ -124,7 +126,7 @@ def test_never_before_the_planned_time(http: httpx.Client, rec: RecordingApp,
 
 
 def test_drop_policy_one_attempt(http: httpx.Client, rec: RecordingApp) -> None:
-    """§5: drop gives exactly one attempt."""
+    """`drop` gives exactly one attempt."""
     name = fresh()
     rec.status[name] = 503
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s", "failurePolicy": {"drop": {}}})
@@ -139,7 +141,7 @@ def test_drop_policy_one_attempt(http: httpx.Client, rec: RecordingApp) -> None:
 ])
 def test_max_retries_n_gives_n_plus_one(http: httpx.Client, rec: RecordingApp, policy: dict,
                                         attempts: int) -> None:
-    """§5: maxRetries N = N+1 attempts; interval unset = immediate retries."""
+    """`maxRetries: N` = N+1 attempts; interval unset = immediate retries."""
     name = fresh()
     rec.status[name] = 500
     http.post(f"/v1.0/jobs/{name}", json={"dueTime": "0s", "failurePolicy": policy})
@@ -148,7 +150,7 @@ def test_max_retries_n_gives_n_plus_one(http: httpx.Client, rec: RecordingApp, p
 
 
 def test_unset_max_retries_retries_until_success(http: httpx.Client, rec: RecordingApp) -> None:
-    """§5: maxRetries unset retries forever — here until the app finally succeeds."""
+    """`maxRetries` unset retries forever — here until the app finally succeeds."""
     name = fresh()
     rec.status[name] = [500] * 6 + [200]
     http.post(f"/v1.0/jobs/{name}", json={
@@ -158,7 +160,7 @@ def test_unset_max_retries_retries_until_success(http: httpx.Client, rec: Record
 
 
 def test_fail_then_succeed_moves_on(http: httpx.Client, rec: RecordingApp) -> None:
-    """§5 failfirst: one failure then success = 2 attempts, then the next tick."""
+    """As Dapr's failfirst test: one failure then success = 2 attempts, then the next tick."""
     name = fresh()
     rec.status[name] = [500, 200]
     http.post(f"/v1.0/jobs/{name}", json={
@@ -169,7 +171,7 @@ def test_fail_then_succeed_moves_on(http: httpx.Client, rec: RecordingApp) -> No
 
 
 def test_repeats_count_failed_ticks(http: httpx.Client, rec: RecordingApp) -> None:
-    """§4: a tick whose retries are exhausted still counts toward repeats."""
+    """A tick whose retries are exhausted still counts toward repeats."""
     name = fresh()
     rec.status[name] = 500
     http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 0.2s", "repeats": 3,
@@ -179,7 +181,7 @@ def test_repeats_count_failed_ticks(http: httpx.Client, rec: RecordingApp) -> No
 
 
 def test_ttl_ends_a_recurring_job(http: httpx.Client, rec: RecordingApp) -> None:
-    """§4: @every with ttl stops once the next tick is after the expiry."""
+    """@every with ttl stops once the next tick is after the expiry."""
     name = fresh()
     http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 0.5s", "dueTime": "0s",
                                           "ttl": "1.2s"})
@@ -188,7 +190,7 @@ def test_ttl_ends_a_recurring_job(http: httpx.Client, rec: RecordingApp) -> None
 
 
 def test_overwrite_resets_the_count(http: httpx.Client, rec: RecordingApp) -> None:
-    """§4: overwriting a job resets its trigger counter."""
+    """Overwriting a job resets its trigger counter."""
     name = fresh()
     body = {"schedule": "@every 0.2s", "dueTime": "0s", "repeats": 3}
     http.post(f"/v1.0/jobs/{name}", json=body)
@@ -201,7 +203,7 @@ def test_overwrite_resets_the_count(http: httpx.Client, rec: RecordingApp) -> No
 
 
 def test_triggers_of_one_job_never_overlap(http: httpx.Client, rec: RecordingApp) -> None:
-    """§4: one job's triggers run strictly one after another, even when the app is slow."""
+    """One job's triggers run strictly one after another, even when the app is slow."""
     name = fresh()
     rec.delay[name] = 0.25
     http.post(f"/v1.0/jobs/{name}", json={"schedule": "@every 0.05s", "repeats": 4})
@@ -213,7 +215,7 @@ def test_triggers_of_one_job_never_overlap(http: httpx.Client, rec: RecordingApp
 
 
 def test_missed_ticks_are_caught_up_immediately(http: httpx.Client, rec: RecordingApp) -> None:
-    """§4: ticks missed while a trigger was slow fire in immediate succession, none skipped."""
+    """Ticks missed while a trigger was slow fire in immediate succession, none skipped."""
     name = fresh()
     rec.delay[name] = 0.6
     rec.status[name] = 200
@@ -226,7 +228,7 @@ def test_missed_ticks_are_caught_up_immediately(http: httpx.Client, rec: Recordi
 
 def test_app_ids_scope_names(shared: tuple[Stack, Sidecar, RecordingApp], app: RecordingApp,
                              http: httpx.Client, rec: RecordingApp) -> None:
-    """§6: two app-ids can use the same job name; each trigger reaches its own app."""
+    """Two app-ids can use the same job name; each trigger reaches its own app."""
     s = shared[0]
     other = s.sidecar("other-app", app_port=app.port)
     s.watching("other-app", 1)
@@ -241,7 +243,7 @@ def test_app_ids_scope_names(shared: tuple[Stack, Sidecar, RecordingApp], app: R
 
 
 def test_no_app_port_triggers_fail_and_follow_policy(tmp_path: Path, backend: str) -> None:
-    """§5 "connected": without --app-port a sidecar watches; triggers fail (no app channel)."""
+    """Without --app-port a sidecar connects and watches; triggers fail (no app channel)."""
     with stack(tmp_path, backend) as s:
         car = s.sidecar("noapp")
         s.watching("noapp", 1)
@@ -253,7 +255,7 @@ def test_no_app_port_triggers_fail_and_follow_policy(tmp_path: Path, backend: st
 
 
 def test_api_token_and_app_token(tmp_path: Path, app: RecordingApp, backend: str) -> None:
-    """§2/§6: DAPR_API_TOKEN guards every route but healthz; APP_API_TOKEN goes to the app."""
+    """DAPR_API_TOKEN guards every route but healthz; APP_API_TOKEN goes to the app."""
     with stack(tmp_path, backend) as s:
         car = s.sidecar("tok", app_port=app.port,
                         env={"DAPR_API_TOKEN": "secret", "APP_API_TOKEN": "apptok"})

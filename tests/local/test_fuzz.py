@@ -1,5 +1,6 @@
-"""Fuzz: random methods, names, bodies and headers get only the statuses the contract allows
-(§1–§3), and both processes still serve afterwards — on the stand-in and on real Dapr."""
+"""Fuzz: random methods, names, bodies and headers get only the statuses Dapr's API allows
+(docs/dapr-behaviour.md#error-table), and both processes still serve afterwards — on the
+stand-in and on real Dapr."""
 
 from __future__ import annotations
 

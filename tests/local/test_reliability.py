@@ -32,7 +32,8 @@ def _status(car: Sidecar, name: str) -> int | None:
 
 def test_kill_9_scheduler_loses_nothing(tmp_path: Path, app: RecordingApp, backend: str) -> None:
     """1. kill -9 while jobs are due; after a restart every job is there and missed ticks
-    are delivered (§4 catch-up, §6 persistence)."""
+    are delivered (docs/dapr-behaviour.md#catch-up-and-sequential-triggers,
+    docs/dapr-behaviour.md#storage-and-scoping)."""
     with stack(tmp_path, backend) as s:
         car = s.sidecar("r1", app_port=app.port)
         s.watching("r1", 1)
@@ -64,7 +65,8 @@ def test_kill_9_scheduler_loses_nothing(tmp_path: Path, app: RecordingApp, backe
 
 
 def test_three_replicas_round_robin_no_duplicates(tmp_path: Path, backend: str) -> None:
-    """2. Three sidecars of one app-id: each trigger reaches exactly one, spread evenly (§5).
+    """2. Three sidecars of one app-id: each trigger reaches exactly one, spread evenly
+    (docs/dapr-behaviour.md#replicas).
     (Real daprd opens three job streams per sidecar and the Scheduler rotates over streams,
     so the order differs from the stand-in's rotation over sidecars; the shares do not.)"""
     apps = [RecordingApp(tag=str(i)).start() for i in range(3)]
@@ -89,7 +91,8 @@ def test_three_replicas_round_robin_no_duplicates(tmp_path: Path, backend: str) 
 
 
 def test_killed_replica_share_moves_to_the_others(tmp_path: Path, backend: str) -> None:
-    """3. Kill one replica mid-run: the others take its share; no tick is lost (§5)."""
+    """3. Kill one replica mid-run: the others take its share; no tick is lost
+    (docs/dapr-behaviour.md#replicas)."""
     apps = [RecordingApp(tag=str(i)).start() for i in range(3)]
     try:
         with stack(tmp_path, backend) as s:
@@ -126,7 +129,7 @@ def test_killed_replica_share_moves_to_the_others(tmp_path: Path, backend: str) 
 
 def test_no_replica_connected_stages_until_the_app_is_up(tmp_path: Path, backend: str) -> None:
     """4. No watching sidecar at fire time: the trigger is staged, GET still returns the
-    job, and it is delivered when the app comes up (§5 staging, "counts as connected")."""
+    job, and it is delivered when the app comes up (docs/dapr-behaviour.md#staging)."""
     port = free_port()
     with stack(tmp_path, backend) as s:
         car = s.sidecar("late", app_port=port)  # its app is not up yet: not watching
@@ -166,7 +169,8 @@ def test_sidecar_started_before_the_scheduler_gets_ready_with_it(tmp_path: Path,
 
 def test_cron_binding_fires_on_every_replica(tmp_path: Path, cron_component,
                                             backend: str) -> None:
-    """6. A bindings.cron component fires on all three replicas (§8), unlike a job."""
+    """6. A bindings.cron component fires on all three replicas, unlike a job
+    (docs/dapr-behaviour.md#cron-bindings)."""
     resources = cron_component("tick", "@every 1s")
     apps = [RecordingApp().start() for _ in range(3)]
     try:
@@ -186,7 +190,7 @@ def test_cron_binding_fires_on_every_replica(tmp_path: Path, cron_component,
 
 
 def test_binding_errors_name_the_file(tmp_path: Path) -> None:
-    """§8: an invalid schedule fails start-up with a message naming the component file."""
+    """An invalid schedule fails start-up with a message naming the component file."""
     import subprocess
     import sys
 
