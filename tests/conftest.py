@@ -77,8 +77,9 @@ spec:
 
 @pytest.fixture
 def cron_component(tmp_path: Path) -> Callable[[str, str], Path]:
-    """``cron_component(name, schedule)`` writes a ``bindings.cron`` component (contract §8)
-    into a fresh resources folder and returns that folder (for ``--resources-path``)."""
+    """``cron_component(name, schedule)`` writes a ``bindings.cron`` component
+    (docs/dapr-behaviour.md#cron-bindings) into a fresh resources folder and returns that
+    folder (for ``--resources-path``)."""
     folder = tmp_path / "resources"
 
     def write(name: str, schedule: str = "@every 1s") -> Path:

@@ -1,5 +1,6 @@
 """``KindBackend`` (what ``jobslab.serve`` uses with JOBSLAB_BACKEND=kind) against fakes:
-host address (§2.3), replica Deployments, rollout, sidecar check, port-forward watchdog (§2.1).
+host address, replica Deployments, rollout, sidecar check, port-forward watchdog
+(docs/kind.md#how-a-trigger-reaches-a-handler-on-the-host).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def test_undeploy_stops_forwards_and_deletes_by_label(up: Fakes, backend: KindBa
 
 
 def test_pod_without_sidecar_is_restarted_once(up: Fakes, backend: KindBackend) -> None:
-    """Spec §5 problem 14: applied before the injector was ready."""
+    """Applied before the injector was ready (docs/troubleshooting.md, problem 14)."""
     up.update(no_sidecar=["jobs-lab-0"])
     backend.deploy("jobs-lab", 1, [8000])
     assert ["--context", CTX, "rollout", "restart", "deployment/jobs-lab-0", "--namespace",
@@ -168,7 +169,7 @@ def test_busy_local_port_is_a_clear_error(up: Fakes, backend: KindBackend) -> No
 
 
 def test_watchdog_restarts_a_dying_port_forward(up: Fakes) -> None:
-    """§2.1: port-forward dies when its pod is replaced; the manager starts it again."""
+    """A port-forward dies when its pod is replaced; the manager starts it again."""
     up.update(port_forward={"die_times": 2, "die_after": 0.3})
     manager = PortForwardManager(up.runner(), interval=0.05)
     port = free_port_block(1)

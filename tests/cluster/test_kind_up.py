@@ -1,4 +1,5 @@
-"""``jobslab cluster up|down|status`` against recording fakes (spec/cluster-path.md §1.2)."""
+"""``jobslab cluster up|down|status`` against recording fakes
+(docs/kind.md#the-kind-path-step-by-step)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def steps(fakes: Fakes) -> list[str]:
 
 
 def test_fresh_up_runs_every_step_in_order_with_the_pins(fakes: Fakes) -> None:
-    """§1.2: prerequisites, kind create with the digest-pinned image, Helm 1.18.3, rollouts."""
+    """Prerequisites, kind create with the digest-pinned image, Helm 1.18.3, rollouts."""
     result = cluster(fakes).up()
     assert result.changed == ["cluster", "dapr"]
     assert steps(fakes) == [

@@ -1,5 +1,6 @@
 """Replica Deployments rendered from the packaged template, validated offline against the
-Kubernetes 1.34.0 schemas with kubernetes-validate (spec/cluster-path.md §2.3, §6)."""
+Kubernetes 1.34.0 schemas with kubernetes-validate
+(docs/kind.md#how-a-trigger-reaches-a-handler-on-the-host)."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def test_yaml_stream_keeps_annotations_quoted() -> None:
 
 
 def test_validator_catches_a_numeric_annotation() -> None:
-    """Spec §5 problem 22: proves the schema check above can fail."""
+    """Proves the schema check above can fail (docs/troubleshooting.md, problem 22)."""
     obj = copy.deepcopy(render_replicas("jobs-lab", [8000], HOST)[0])
     annotations(obj)["dapr.io/app-port"] = 8000
     with pytest.raises(kubernetes_validate.ValidationError):

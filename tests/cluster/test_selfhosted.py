@@ -1,5 +1,5 @@
 """``SelfHostedBackend`` against fake ``daprd``/``scheduler`` executables that record their
-flags (spec/cluster-path.md §3)."""
+flags (docs/kind.md#the-self-hosted-path-no-docker-no-kubernetes)."""
 
 from __future__ import annotations
 

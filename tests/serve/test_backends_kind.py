@@ -241,7 +241,7 @@ def test_jobslab_cluster_forward_stop_cleans_up_from_a_terminal(
 
 def test_cron_binding_fires_on_every_replica_on_kind(
         kind: Any, ports: dict[str, int], tmp_path: Path, until: Any) -> None:
-    """Contract §8 on kind: serve(resources_path=...) applies the component, scoped to the
+    """Cron bindings on kind: serve(resources_path=...) applies the component, scoped to the
     app, before the Deployments; each sidecar loads it at start and fires it."""
     resources = tmp_path / "resources"
     resources.mkdir()
@@ -274,7 +274,7 @@ def test_cron_binding_fires_on_every_replica_on_kind(
 
 
 def cron_component(name: str) -> str:
-    """A cron binding component firing every second (contract §8)."""
+    """A cron binding component firing every second (docs/dapr-behaviour.md#cron-bindings)."""
     return yaml.safe_dump({
         "apiVersion": "dapr.io/v1alpha1", "kind": "Component", "metadata": {"name": name},
         "spec": {"type": "bindings.cron", "version": "v1",

@@ -1,7 +1,8 @@
 """``JOBSLAB_BACKEND=selfhosted`` end to end, without Dapr binaries.
 
 Fake ``daprd`` and ``scheduler`` executables in a fake ``~/.dapr/bin`` record their argv and
-translate the flags of spec/cluster-path.md §3 into the project's stand-in
+translate the flags jobslab passes them (docs/kind.md#the-self-hosted-path-no-docker-no-kubernetes)
+into the project's stand-in
 (``python -m jobslab run ...`` / ``python -m jobslab scheduler ...``). Everything else is the
 real code path: ``jobslab.connect()``, ``jobslab.serve()``, the adapter, ``SelfHostedBackend``,
 uvicorn in threads, triggers over real HTTP.
@@ -215,7 +216,8 @@ def test_serve_two_replicas_on_selfhosted_end_to_end(selfhosted: Fakes, ports: d
     assert [r.dapr_http_port for r in handle.replicas] == [base, base + 1]
     assert all(r.running for r in handle.replicas)
 
-    # the scheduler: spec §3 flags, loopback only, ports clear of app ports
+    # the scheduler: the flags of docs/kind.md (self-hosted), loopback only, ports clear of
+    # app ports
     [sched] = selfhosted.calls("scheduler")
     assert flag(sched, "--listen-address") == "127.0.0.1"
     assert flag(sched, "--port") == str(ports["scheduler_port"])

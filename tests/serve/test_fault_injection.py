@@ -1,7 +1,8 @@
 """Fault injection for the lessons, in-process against the real stand-in.
 
-Contract §4 (missed ticks are caught up after downtime, jobs survive a Scheduler restart) and
-§8 (a cron binding fires on every replica, the Jobs API on one).
+Missed ticks are caught up after downtime and jobs survive a Scheduler restart
+(docs/dapr-behaviour.md#catch-up-and-sequential-triggers); a cron binding fires on every
+replica, the Jobs API on one (docs/dapr-behaviour.md#cron-bindings).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _app() -> FastAPI:
 
 
 def test_restart_scheduler_keeps_the_job_and_catches_up_missed_ticks(state_dir, ports) -> None:
-    """§4 "Missed ticks are caught up": every tick of a job survives a Scheduler restart."""
+    """Missed ticks are caught up: every tick of a job survives a Scheduler restart."""
     jobslab.connect(scheduler_port=ports["scheduler_port"])
     handle = jobslab.serve(_app(), app_id="restart", replicas=1,
                            dapr_http_port=ports["dapr_http_port"])
@@ -47,7 +48,7 @@ def test_restart_scheduler_keeps_the_job_and_catches_up_missed_ticks(state_dir, 
 
 
 def test_a_stopped_replica_restarts_and_gets_triggers_again(state_dir, ports) -> None:
-    """§5 round-robin over connected sidecars: a restarted replica rejoins the rotation."""
+    """Round robin over connected sidecars: a restarted replica rejoins the rotation."""
     jobslab.connect(scheduler_port=ports["scheduler_port"])
     handle = jobslab.serve(_app(), app_id="rejoin", replicas=2,
                            dapr_http_port=ports["dapr_http_port"])
@@ -64,7 +65,7 @@ def test_a_stopped_replica_restarts_and_gets_triggers_again(state_dir, ports) ->
 
 def test_a_cron_binding_fires_on_every_replica_and_is_recorded(state_dir, ports, until,
                                                                cron_component) -> None:
-    """§8 "Every replica fires": each sidecar runs its own cron binding."""
+    """Every replica fires a cron binding: each sidecar runs its own."""
     resources = cron_component("heartbeat", "@every 1s")
     jobslab.connect(scheduler_port=ports["scheduler_port"])
     handle = jobslab.serve(_app(), app_id="cron", replicas=2,

@@ -1,7 +1,7 @@
 """Kernel hygiene with a real kernel (jupyter_client, as JupyterLab drives it).
 
-- "Interrupt kernel" stops the cell, not the servers or sidecars (anchors §3.1: jupyter_client
-  signals the kernel's whole process group).
+- "Interrupt kernel" stops the cell, not the servers or sidecars (jupyter_client signals the
+  kernel's whole process group; docs/architecture.md#kernel-hygiene).
 - Restarting the kernel leaves no process holding a port.
 - A second kernel asking for the same Dapr port gets a clear error naming the first.
 """

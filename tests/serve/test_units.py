@@ -1,6 +1,8 @@
 """In-kernel pieces without a sidecar: recording middleware, background server, jobs client.
 
-Contract §5 (what the app receives and what its status means) and §2/§3 (client requests).
+What the app receives and what its status means (docs/dapr-behaviour.md#delivery), and the
+client's requests and answers (docs/dapr-behaviour.md#request-body,
+docs/dapr-behaviour.md#success-responses).
 """
 
 from __future__ import annotations
