@@ -1,7 +1,7 @@
 """next_fires(): the DataFrame learners read fire times from (docs/dapr-behaviour.md#timing).
 
 Expected values are Dapr's own, from the reference vectors computed with dapr/kit's cron and
-go-etcd-cron's job rules (case ids as in spec/../data/dapr-schedule-vectors.jsonl).
+go-etcd-cron's job rules (case ids as in tests/data/dapr-schedule-vectors.jsonl).
 """
 
 from __future__ import annotations
