@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SCOPE = ("src", "tests", "docs", "scripts", "benchmarks", "README.md")
 
-#: Citations of documents that live outside the repository: section signs ("contract §4",
-#: "spec §2.3"), the design note and the research notes it was written from, and paths to the
-#: folder next to the clone. Spelled in pieces so that this file does not cite them itself.
+#: Citations of documents that live outside the repository: the section sign (as in "contract
+#: <sign>4" or "spec <sign>2.3"), the design note and the research notes it was written from,
+#: and paths to the folder next to the clone. Spelled in pieces so that this file does not
+#: cite them itself.
 FORBIDDEN = (
     "\u00a7",
     "DESIGN" ".md",
