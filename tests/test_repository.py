@@ -208,7 +208,7 @@ def test_a_missing_section_or_problem_is_found(tmp_path: Path) -> None:
                    encoding="utf-8")
     assert anchors(doc) == {"title", "failure-policy", "title-1"}
     refs = doc_references(ROOT / "src" / "x.py",
-                          "docs/dapr-behaviour.md#failure-policy docs/dapr-behaviour.md#nope "
+                          "docs/dapr-behaviour.md#failure-policy docs/dapr-behaviour" ".md#nope "
                           "docs/absent.md#x README.md#y")
     assert refs == [(DOCS / "dapr-behaviour.md", "failure-policy"),
                     (DOCS / "dapr-behaviour.md", "nope")]
