@@ -183,7 +183,7 @@ def test_test_names_say_the_rule_not_a_section_number() -> None:
 
 @pytest.mark.parametrize("line", [
     "see contract \u00a74 for the rule", "(DESIGN" ".md, CLI)", "spec/cluster-path" ".md",
-    "peers-and-perf" ".md", "sh ../" "shared/dapr/install",
+    "peers-and-perf" ".md", "sh ../" "shared" "/dapr/install",
 ])
 def test_an_outside_citation_is_found(line: str) -> None:
     assert outside_citations(f"ok\n{line}\n") == [(2, line)]
