@@ -155,7 +155,7 @@ class Rig:
 
 
 class StandinRig(Rig):
-    """``jobslab scheduler`` + ``jobslab run`` (the project's stand-in)."""
+    """``jobslab scheduler serve`` + ``jobslab run`` (the project's stand-in)."""
 
     name = "stand-in"
 
@@ -164,8 +164,8 @@ class StandinRig(Rig):
         self.sched_port = free_port()
 
     def _scheduler_argv(self) -> list[str]:
-        return [sys.executable, "-m", "jobslab", "scheduler", "--port", str(self.sched_port),
-                "--state-dir", str(self.state)]
+        return [sys.executable, "-m", "jobslab", "scheduler", "serve",
+                "--port", str(self.sched_port), "--state-dir", str(self.state)]
 
     def _scheduler_ready(self) -> bool:
         with socket.socket() as s:

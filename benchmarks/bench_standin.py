@@ -111,8 +111,8 @@ class Rig:
         return p
 
     def start(self) -> None:
-        self.sched = self._spawn("-m", "jobslab", "scheduler", "--port", str(self.sched_port),
-                                 "--state-dir", str(self.state))
+        self.sched = self._spawn("-m", "jobslab", "scheduler", "serve",
+                                 "--port", str(self.sched_port), "--state-dir", str(self.state))
         self._spawn("-c", NOOP_APP, str(self.app_port))
         self._spawn("-m", "jobslab", "run", "--app-id", "bench", "--app-port",
                     str(self.app_port), "--dapr-http-port", str(self.http_port),

@@ -1,7 +1,7 @@
 """Shared helpers for the contract tests: free ports, polling waits, real processes, an app.
 
 Everything here starts *real* processes and talks real HTTP; nothing is mocked. A stack is
-either the stand-in (``python -m jobslab scheduler`` / ``run``: :class:`Stack`) or real Dapr
+either the stand-in (``python -m jobslab scheduler serve`` / ``run``: :class:`Stack`) or real Dapr
 1.18.3 (``scheduler`` / ``daprd``: :class:`DaprStack`), with one interface, so the same test
 body runs against both (``stack(tmp, backend)``).
 """
@@ -249,7 +249,7 @@ class Stack(_Stack):
     backend = "standin"
 
     def start_scheduler(self) -> None:
-        self.scheduler = _spawn(["scheduler", "--port", str(self.port), "--state-dir",
+        self.scheduler = _spawn(["scheduler", "serve", "--port", str(self.port), "--state-dir",
                                  str(self.state_dir)], log=self.state_dir / "scheduler.out")
         wait_until(lambda: accepts(self.port) or self.scheduler.poll() is not None,
                    what="the scheduler port")

@@ -3,7 +3,7 @@
 Fake ``daprd`` and ``scheduler`` executables in a fake ``~/.dapr/bin`` record their argv and
 translate the flags jobslab passes them (docs/kind.md#the-self-hosted-path-no-docker-no-kubernetes)
 into the project's stand-in
-(``python -m jobslab run ...`` / ``python -m jobslab scheduler ...``). Everything else is the
+(``python -m jobslab run ...`` / ``python -m jobslab scheduler serve ...``). Everything else is the
 real code path: ``jobslab.connect()``, ``jobslab.serve()``, the adapter, ``SelfHostedBackend``,
 uvicorn in threads, triggers over real HTTP.
 """
@@ -58,8 +58,8 @@ FAKE_SCHEDULER = '''
 import signal, socket, subprocess, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 port = int(opt("--port"))
-child = subprocess.Popen([sys.executable, "-m", "jobslab", "scheduler", "--port", str(port),
-                          "--host", opt("--listen-address"),
+child = subprocess.Popen([sys.executable, "-m", "jobslab", "scheduler", "serve",
+                          "--port", str(port), "--host", opt("--listen-address"),
                           "--state-dir", opt("--etcd-data-dir")])
 class Health(BaseHTTPRequestHandler):
     def do_GET(self):

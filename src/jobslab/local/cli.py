@@ -1,4 +1,7 @@
-"""``jobslab up | down | status | scheduler | run | jobs`` (DESIGN.md, CLI).
+"""``jobslab up | down | status | run | jobs``, and ``scheduler serve`` (:func:`cmd_scheduler`).
+
+``jobslab scheduler`` itself (the ``dapr scheduler`` look-alike) is :mod:`jobslab.schedulercli`;
+``jobs`` is its deprecated predecessor, kept for one release.
 
 The commands turn flags into calls on :mod:`.processes`, :mod:`.scheduler` and
 :mod:`.sidecar`, and print one line per fact, like the Dapr CLI.
@@ -21,39 +24,72 @@ from typing import Any
 from ..paths import state_dir as resolve_state_dir
 from . import DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_SCHEDULER_PORT, processes, protocol
 
+_EXAMPLES = {
+    "up": """Examples:
+  jobslab up                                  # 127.0.0.1:50006, state in .jobslab/
+  jobslab up --scheduler-port 50007 --state-dir /tmp/lab2
+""",
+    "down": """Examples:
+  jobslab down
+  jobslab down --state-dir /tmp/lab2
+""",
+    "status": """Examples:
+  jobslab status
+  jobslab status --json
+""",
+    "run": """Examples:
+  jobslab run --app-id myapp --app-port 8000 -- python app.py
+  jobslab run -a myapp -p 8000 -H 3501 -- uvicorn app:app --port 8000
+  jobslab run -a myapp                        # the sidecar only
+  jobslab run -a myapp --resources-path ./components -- python app.py
+""",
+    "jobs": """Examples:
+  jobslab scheduler list                      # instead of `jobslab jobs list`
+  jobslab scheduler get app/myapp/myjob       # instead of `jobslab jobs get`
+  jobslab scheduler delete app/myapp/myjob    # instead of `jobslab jobs delete`
+""",
+}
+
+_FORMAT = argparse.RawDescriptionHelpFormatter
+
 
 def add_commands(sub: Any) -> None:
-    p = sub.add_parser("up", help="start the local Scheduler in the background (idempotent)")
+    p = sub.add_parser("up", help="start the local Scheduler in the background (idempotent)",
+                       epilog=_EXAMPLES["up"], formatter_class=_FORMAT)
     _state(p)
     p.add_argument("--scheduler-port", type=int, default=DEFAULT_SCHEDULER_PORT)
     p.add_argument("--host", default=DEFAULT_HOST, help="bind address (default 127.0.0.1)")
     p.set_defaults(func=cmd_up)
 
-    p = sub.add_parser("down", help="stop every process jobslab started in this state dir")
+    p = sub.add_parser("down", help="stop every process jobslab started in this state dir",
+                       epilog=_EXAMPLES["down"], formatter_class=_FORMAT)
     _state(p)
     p.set_defaults(func=cmd_down)
 
-    p = sub.add_parser("status", help="what is running, on which ports, where the logs are")
+    p = sub.add_parser("status", help="what is running, on which ports, where the logs are",
+                       epilog=_EXAMPLES["status"], formatter_class=_FORMAT)
     _state(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("scheduler", help="the local Scheduler in the foreground")
+    # The short letters are dapr/cli's (cmd/run.go): -a, -p, -H; -d is --components-path,
+    # which Dapr keeps as a deprecated name of --resources-path.
+    p = sub.add_parser("run", help="a sidecar for one app replica (and the app), like dapr run",
+                       epilog=_EXAMPLES["run"], formatter_class=_FORMAT)
     _state(p)
-    p.add_argument("--port", type=int, default=DEFAULT_SCHEDULER_PORT)
-    p.add_argument("--host", default=DEFAULT_HOST)
-    p.set_defaults(func=cmd_scheduler)
-
-    p = sub.add_parser("run", help="a sidecar for one app replica (and the app), like dapr run")
-    _state(p)
-    p.add_argument("--app-id", required=True)
-    p.add_argument("--app-port", type=int, default=None)
-    p.add_argument("--dapr-http-port", type=int, default=DEFAULT_HTTP_PORT)
+    p.add_argument("-a", "--app-id", required=True,
+                   help="the id for your application, used for service discovery")
+    p.add_argument("-p", "--app-port", type=int, default=None,
+                   help="the port your application is listening on")
+    p.add_argument("-H", "--dapr-http-port", type=int, default=DEFAULT_HTTP_PORT,
+                   help=f"the HTTP port for Dapr to listen on (default {DEFAULT_HTTP_PORT})")
     p.add_argument("--scheduler-host-address", default=None,
                    help="host:port of the Scheduler (default: the one `jobslab up` started, "
                         f"else 127.0.0.1:{DEFAULT_SCHEDULER_PORT})")
-    p.add_argument("--resources-path", action="append", default=[],
+    p.add_argument("--resources-path", action="append", default=[], metavar="DIR",
                    help="a folder of component YAML files (bindings.cron); repeatable")
+    p.add_argument("-d", "--components-path", action=_ComponentsPath, dest="resources_path",
+                   metavar="DIR", help="deprecated: use --resources-path")
     p.add_argument("--app-channel-address", default=DEFAULT_HOST)
     p.add_argument("--dapr-listen-addresses", default=DEFAULT_HOST, dest="host",
                    help="bind address of the HTTP API (default 127.0.0.1)")
@@ -61,10 +97,11 @@ def add_commands(sub: Any) -> None:
                    help="-- CMD ...: the app to start; the sidecar exits when it exits")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("jobs", help="inspect jobs in the local Scheduler (list is local-only)")
+    p = sub.add_parser("jobs", help="deprecated: use `jobslab scheduler list | get | delete`",
+                       epilog=_EXAMPLES["jobs"], formatter_class=_FORMAT)
     jsub = p.add_subparsers(dest="jobs_command", metavar="list|get|delete", required=True)
     for verb in ("list", "get", "delete"):
-        q = jsub.add_parser(verb)
+        q = jsub.add_parser(verb, epilog=_EXAMPLES["jobs"], formatter_class=_FORMAT)
         _state(q)
         q.add_argument("--scheduler-host-address", default=None)
         q.add_argument("--namespace", default=os.environ.get("NAMESPACE") or "default")
@@ -75,6 +112,18 @@ def add_commands(sub: Any) -> None:
             q.add_argument("name")
             q.add_argument("--app-id", required=True)
         q.set_defaults(func=cmd_jobs)
+
+
+class _ComponentsPath(argparse.Action):
+    """``-d/--components-path``: appends to ``--resources-path``, with the warning pflag
+    prints for a deprecated flag (dapr/cli cmd/run.go ``MarkDeprecated``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        print('Flag --components-path has been deprecated, This flag is deprecated and will '
+              'be removed in the future releases. Use "resources-path" flag instead',
+              file=sys.stderr)
+        getattr(namespace, self.dest).append(values)
 
 
 def _state(p: argparse.ArgumentParser) -> None:
@@ -250,6 +299,11 @@ def rpc(address: str, op: str, **fields: Any) -> dict[str, Any]:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
+    """``jobslab jobs list | get | delete``: kept for one release, as before."""
+    instead = {"list": "list", "get": "get app/<app-id>/<name>",
+               "delete": "delete app/<app-id>/<name>"}[args.jobs_command]
+    print(f"jobslab: `jobslab jobs {args.jobs_command}` is deprecated and goes in the next "
+          f"release; use `jobslab scheduler {instead}`", file=sys.stderr)
     state = resolve_state_dir(args.state_dir)
     address = _scheduler_address(state, args.scheduler_host_address)
     verb = args.jobs_command

@@ -162,8 +162,8 @@ def start_scheduler(state_dir: Path, host: str, port: int, timeout: float = 15.0
     probe = bind_listen(host, port, "--scheduler-port")  # fail fast, naming the holder
     probe.close()
     log = state_dir / "scheduler.log"
-    cmd = [sys.executable, "-m", "jobslab", "scheduler", "--port", str(port), "--host", host,
-           "--state-dir", str(state_dir)]
+    cmd = [sys.executable, "-m", "jobslab", "scheduler", "serve", "--port", str(port),
+           "--host", host, "--state-dir", str(state_dir)]
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
                                 start_new_session=True, close_fds=True)
