@@ -1,4 +1,7 @@
-"""The CLI as a subprocess: up/down/status idempotence, port-in-use, run -- CMD, jobs."""
+"""The CLI as a subprocess: up/down/status idempotence, port-in-use, run -- CMD.
+
+``jobslab scheduler ...`` has its own module, ``test_scheduler_cli.py``.
+"""
 
 from __future__ import annotations
 
@@ -39,8 +42,9 @@ def test_up_status_down_idempotent(tmp_path: Path) -> None:
         (sched,) = status["processes"]
         assert sched["name"] == "scheduler" and sched["port"] == port
         assert "scheduler.log" in jobslab("status", *state).stdout
-        listed = jobslab("jobs", "list", *state)
-        assert listed.returncode == 0 and "No jobs" in listed.stdout
+        listed = jobslab("scheduler", "list", *state)  # finds `up`'s port from its pidfile
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stderr == '❌  No jobs found in namespace "default"\n'
     finally:
         down = jobslab("down", *state)
     assert down.returncode == 0 and "Stopped scheduler" in down.stdout

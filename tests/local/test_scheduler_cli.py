@@ -370,11 +370,14 @@ FAKE_DAPR = textwrap.dedent('''\
     #!{python}
     import json, os, socket, sys
     record = {{"argv": sys.argv[1:]}}
-    if os.environ.get("FAKE_DAPR_DIAL"):
+    if os.environ.get("FAKE_DAPR_DIAL"):  # say this to the etcd at localhost:2379
         with socket.create_connection(("localhost", 2379), timeout=5) as sock:
-            sock.sendall(b"ping")
+            sock.sendall(os.environ["FAKE_DAPR_DIAL"].encode())
             sock.shutdown(socket.SHUT_WR)
-            record["etcd"] = sock.recv(100).decode()
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+            record["etcd"] = answer.decode(errors="replace")
     with open(os.environ["FAKE_DAPR_RECORD"], "a") as out:
         out.write(json.dumps(record) + "\\n")
     print("fake dapr ran")
@@ -446,7 +449,7 @@ def test_selfhosted_hands_over_with_the_etcd_relayed(fake_dapr: dict[str, str],
             assert len(out.stderr.strip().splitlines()) == 1
             return
         out = jobslab("scheduler", "export", "-o", "backup.bin", *state,
-                      env={**env, "FAKE_DAPR_DIAL": "1"})
+                      env={**env, "FAKE_DAPR_DIAL": "ping"})
         assert out.returncode == 0, out.stderr
         assert calls(fake_dapr) == [{"argv": ["scheduler", "export", "-o", "backup.bin"],
                                      "etcd": "etcd got ping"}]
@@ -454,6 +457,24 @@ def test_selfhosted_hands_over_with_the_etcd_relayed(fake_dapr: dict[str, str],
     finally:
         etcd.shutdown()
         etcd.server_close()
+
+
+@pytest.mark.realdapr
+def test_selfhosted_relay_reaches_the_real_scheduler_etcd(fake_dapr: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    """The real self-hosted Scheduler keeps its etcd on a port of its own; `dapr scheduler`
+    dials localhost:2379, and reaches it through the relay (etcd answers HTTP /version on
+    its client port)."""
+    if not can_bind(2379):
+        pytest.skip("port 2379 is taken on this machine")
+    with stack(tmp_path, "dapr"):
+        out = jobslab("scheduler", "list", "--state-dir", str(tmp_path),
+                      env={**fake_dapr, "JOBSLAB_BACKEND": "selfhosted",
+                           "FAKE_DAPR_DIAL": "GET /version HTTP/1.0\r\n\r\n"})
+    assert out.returncode == 0, out.stderr
+    (call,) = calls(fake_dapr)
+    assert call["argv"] == ["scheduler", "list"]
+    assert call["etcd"].startswith("HTTP/1.0 200") and '"etcdserver"' in call["etcd"]
 
 
 def test_without_dapr_one_line_says_what_to_install(tmp_path: Path) -> None:
