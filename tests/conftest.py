@@ -72,7 +72,7 @@ spec:
   metadata:
   - name: schedule
     value: "{schedule}"
-"""
+{extra}"""
 
 
 @pytest.fixture
@@ -82,10 +82,12 @@ def cron_component(tmp_path: Path) -> Callable[[str, str], Path]:
     folder (for ``--resources-path``)."""
     folder = tmp_path / "resources"
 
-    def write(name: str, schedule: str = "@every 1s") -> Path:
+    def write(name: str, schedule: str = "@every 1s", direction: str | None = None) -> Path:
         folder.mkdir(exist_ok=True)
         (folder / f"{name}.yaml").write_text(
-            CRON_COMPONENT.format(name=name, schedule=schedule), encoding="utf-8")
+            CRON_COMPONENT.format(name=name, schedule=schedule, extra=(
+                f'  - name: direction\n    value: "{direction}"\n' if direction else "")),
+            encoding="utf-8")
         return folder
 
     return write

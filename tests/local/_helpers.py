@@ -89,6 +89,8 @@ class RecordingApp:
     tag: str = ""
     status: dict[str, int | list[int]] = field(default_factory=dict)
     delay: dict[str, float] = field(default_factory=dict)
+    #: What ``OPTIONS`` answers (daprd's cron-binding probe: 2xx or 405 means "subscribed").
+    options_status: int = 200
     calls: list[Call] = field(default_factory=list)
     done: list[tuple[str, float]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -113,7 +115,8 @@ class RecordingApp:
                         self.close_connection = True
                         return
                     app.calls.append(call)
-                code = app.status.get(call.job, 200)
+                code = (app.options_status if call.method == "OPTIONS"
+                        else app.status.get(call.job, 200))
                 if isinstance(code, list):
                     code = code.pop(0) if len(code) > 1 else code[0]
                 if call.job in app.delay:

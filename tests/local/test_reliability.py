@@ -189,6 +189,35 @@ def test_cron_binding_fires_on_every_replica(tmp_path: Path, cron_component,
             a.stop()
 
 
+@pytest.mark.parametrize(("options_status", "direction", "fires"), [
+    (204, None, True), (405, None, True), (404, None, False), (500, None, False),
+    (404, "input", True)])
+def test_cron_binding_fires_only_when_the_app_answers_its_options_probe(
+        tmp_path: Path, cron_component, backend: str, options_status: int,
+        direction: str | None, fires: bool) -> None:
+    """daprd asks ``OPTIONS /<binding>`` at start-up: 2xx or 405 means the app takes the
+    binding; anything else, and the binding never calls the app — unless the component says
+    ``direction: input``, which skips the probe."""
+    resources = cron_component("probe", "@every 0.5s", direction)
+    app = RecordingApp(options_status=options_status).start()
+    try:
+        with stack(tmp_path, backend) as s:
+            s.sidecar("probeapp", app_port=app.port, extra=["--resources-path", str(resources)])
+            s.watching("probeapp", 1)
+            if direction is None:
+                wait_until(lambda: any(c.method == "OPTIONS" for c in app.calls),
+                           what="the OPTIONS probe")
+            probed = time.time()
+            if fires:
+                wait_until(lambda: any(c.method == "POST" for c in app.calls),
+                           what="a cron fire")
+            else:  # a negative: give it three would-be ticks
+                wait_until(lambda: time.time() > probed + 1.6, what="three ticks' time")
+                assert not [c for c in app.calls if c.method == "POST"]
+    finally:
+        app.stop()
+
+
 def test_binding_errors_name_the_file(tmp_path: Path) -> None:
     """An invalid schedule fails start-up with a message naming the component file."""
     import subprocess
