@@ -15,12 +15,13 @@ from importlib import metadata
 
 from packaging.requirements import Requirement
 
-from . import DAPR_VERSION, __version__, ports
+from . import DAPR_VERSION, __version__, ports, settings
 from .paths import display_path, state_dir
 
 BACKENDS = ("local", "kind", "selfhosted")
 #: Ports the local backend uses by default (Dapr's defaults): sidecar HTTP and Scheduler.
-DEFAULT_PORTS = {3500: "Dapr HTTP port (first sidecar)", 50006: "Scheduler port"}
+DEFAULT_PORTS = {settings.DAPR_HTTP_PORT: "Dapr HTTP port (first sidecar)",
+                 settings.SCHEDULER_PORT: "Scheduler port"}
 #: External tools each backend needs, beyond Python.
 BACKEND_TOOLS = {
     "local": (),
@@ -107,7 +108,7 @@ def _state(explicit: str | None) -> Check:
 
 
 def _backend() -> list[Check]:
-    name = os.environ.get("JOBSLAB_BACKEND", "local")
+    name = os.environ.get(settings.ENV_BACKEND) or "local"  # what the next connect() picks
     if name not in BACKENDS:
         return [Check("backend", False, f"JOBSLAB_BACKEND={name!r} is not a backend",
                       f"use one of {', '.join(BACKENDS)} (or unset it for 'local')")]

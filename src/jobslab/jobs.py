@@ -21,20 +21,21 @@ docs/dapr-behaviour.md#request-body and docs/dapr-behaviour.md#success-responses
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from . import settings
+
 __all__ = ["DaprError", "base_url", "delete", "get", "list_jobs", "schedule"]
 
-DEFAULT_PORT = 3500
+DEFAULT_PORT = settings.DAPR_HTTP_PORT
 #: Seconds to wait for the sidecar to answer one request.
 TIMEOUT = 10.0
 #: Local-only inspection route of the stand-in (Dapr has no HTTP list:
 #: docs/dapr-behaviour.md#http-routes).
-_LOCAL_LIST_PATH = "/jobslab/v1/jobs"
+_LOCAL_LIST_PATH = settings.LOCAL_LIST_PATH
 
 
 class DaprError(Exception):
@@ -69,7 +70,7 @@ def base_url(port: int | None = None) -> str:
         base_url(3501)      # 'http://127.0.0.1:3501'
     """
     if port is None:
-        port = int(os.environ.get("DAPR_HTTP_PORT") or DEFAULT_PORT)
+        port = settings.dapr_http_port()
     return f"http://127.0.0.1:{port}"
 
 
@@ -206,8 +207,4 @@ def list_jobs(*, port: int | None = None) -> list[dict[str, Any]]:
 
 def _backend_name() -> str:
     """The backend ``jobslab.connect()`` chose in this process, else ``$JOBSLAB_BACKEND``."""
-    serve = sys.modules.get("jobslab.hosting._serve")
-    connected = getattr(serve, "_backend", None)
-    if connected is not None:
-        return str(connected.name)
-    return (os.environ.get("JOBSLAB_BACKEND") or "local").strip().lower()
+    return settings.backend_name()

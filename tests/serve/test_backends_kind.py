@@ -34,7 +34,7 @@ from test_backends_selfhosted import (
 )
 
 import jobslab
-from jobslab import jobs
+from jobslab import jobs, settings
 from jobslab import ports as _ports
 from jobslab.hosting import LocalOnlyError, ServeError, _serve
 from jobslab.local.processes import pid_alive
@@ -102,6 +102,7 @@ def kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_dir: Path,
     monkeypatch.setenv("FAKE_RECORD", str(record))
     monkeypatch.setenv("JOBSLAB_BACKEND", "kind")
     monkeypatch.setattr(_serve, "_backend", None)
+    monkeypatch.setattr(settings, "_connected", None)
     fakes = cluster.Fakes(bin_dir, state_file, record, dict(os.environ))
     yield fakes
     backend = _serve._backend
@@ -193,6 +194,7 @@ def test_a_stopped_replica_is_redeployed_alone(kind: Any, ports: dict[str, int])
 def test_list_jobs_is_local_only_before_any_connect(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOBSLAB_BACKEND", "kind")
     monkeypatch.setattr(_serve, "_backend", None)
+    monkeypatch.setattr(settings, "_connected", None)
     with pytest.raises(LocalOnlyError) as err:
         jobs.list_jobs(port=_ports.free_ports(1)[0])  # raised before any request
     assert 'jobslab.connect().supports("job_list")' in str(err.value)

@@ -25,7 +25,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 import jobslab
-from jobslab import jobs
+from jobslab import jobs, settings
 from jobslab import ports as _ports
 from jobslab.hosting import LocalOnlyError, _serve
 from jobslab.local.processes import pid_alive
@@ -192,6 +192,7 @@ def selfhosted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_dir: Path,
     monkeypatch.setenv("JOBSLAB_BACKEND", "selfhosted")
     monkeypatch.setenv("JOBSLAB_SCHEDULER_PORT", str(ports["scheduler_port"]))
     monkeypatch.setattr(_serve, "_backend", None)
+    monkeypatch.setattr(settings, "_connected", None)
     yield Fakes(record)
     backend = _serve._backend
     _serve.stop_all()
@@ -295,6 +296,7 @@ def test_missing_binaries_say_to_run_dapr_init_slim(tmp_path: Path,
     monkeypatch.setenv("HOME", str(tmp_path / "empty-home"))
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
     monkeypatch.setattr(_serve, "_backend", None)
+    monkeypatch.setattr(settings, "_connected", None)
     with pytest.raises(jobslab.hosting.ServeError, match="dapr init --slim"):
         jobslab.connect("selfhosted")
 

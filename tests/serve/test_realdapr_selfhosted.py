@@ -20,7 +20,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 import jobslab
-from jobslab import jobs
+from jobslab import jobs, settings
 from jobslab.hosting import ServeError, _serve
 from jobslab.selfhosted import SelfHostedBackend
 
@@ -53,6 +53,7 @@ def real(state_dir: Path, ports: dict[str, int], monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("JOBSLAB_BACKEND", "selfhosted")
     monkeypatch.setenv("JOBSLAB_SCHEDULER_PORT", str(ports["scheduler_port"]))
     monkeypatch.setattr(_serve, "_backend", None)
+    monkeypatch.setattr(settings, "_connected", None)
     yield ports
     backend = _serve._backend
     _serve.stop_all()

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import httpx
 import psutil
 
-from .. import paths
+from .. import paths, settings
 from .. import ports as _ports
 from . import _guard
 from ._server import PortInUseError, ServeError
@@ -42,9 +42,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENV_BACKEND = "JOBSLAB_BACKEND"
-ENV_SCHEDULER_PORT = "JOBSLAB_SCHEDULER_PORT"
-DEFAULT_SCHEDULER_PORT = 50006
+ENV_BACKEND = settings.ENV_BACKEND
+ENV_SCHEDULER_PORT = settings.ENV_SCHEDULER_PORT
+DEFAULT_SCHEDULER_PORT = settings.SCHEDULER_PORT
 #: Seconds a sidecar may take to answer /v1.0/healthz.
 SIDECAR_TIMEOUT = 30.0
 SCHEDULER_TIMEOUT = 30.0
@@ -63,12 +63,13 @@ FEATURES = {"job_list": "supports_job_list", "scheduler_restart": "supports_sche
 
 _INSTEAD = {
     ("job_list", "kind"):
-        "On kind use `dapr scheduler list -k -n default` (Dapr CLI 1.17 or newer) in a "
-        "terminal, or `jobs.get(name)` for a job whose name you know.",
+        "On kind use `jobslab scheduler list -k` (it hands over to `dapr scheduler list -k`, "
+        "Dapr CLI 1.16.3 or newer) in a terminal, or `jobs.get(name)` for a job whose name "
+        "you know.",
     ("job_list", "selfhosted"):
-        "Self-hosted, use `dapr scheduler list` (Dapr CLI 1.17 or newer; it reads the "
-        "scheduler's etcd on localhost:2379) in a terminal, or `jobs.get(name)` for a job "
-        "whose name you know.",
+        "Self-hosted, use `jobslab scheduler list` (it hands over to `dapr scheduler list`, "
+        "Dapr CLI 1.16.3 or newer) in a terminal, or `jobs.get(name)` for a job whose name "
+        "you know.",
     ("scheduler_restart", "kind"):
         "On kind the Scheduler is the StatefulSet dapr-scheduler-server in dapr-system; "
         "restart it from a terminal: `kubectl --context {context} -n dapr-system rollout "
@@ -196,8 +197,7 @@ class LocalBackend:
     def __init__(self, state_dir: str | os.PathLike[str] | None = None,
                  scheduler_port: int | None = None) -> None:
         self.state_dir = paths.state_dir(state_dir)
-        self.scheduler_port = int(scheduler_port or os.environ.get(ENV_SCHEDULER_PORT)
-                                  or DEFAULT_SCHEDULER_PORT)
+        self.scheduler_port = int(scheduler_port or settings.scheduler_port())
         self.pid_dir = self.state_dir / "serve"
         self.log_dir = self.state_dir / "logs"
 
@@ -505,11 +505,10 @@ class SelfHostedServeBackend(_RealDapr):
 
     def __init__(self, state_dir: str | os.PathLike[str] | None = None,
                  scheduler_port: int | None = None, **options: Any) -> None:
-        from ..cluster import pins
         from ..selfhosted import SelfHostedBackend
 
         state = paths.state_dir(state_dir)
-        port = int(scheduler_port or os.environ.get(ENV_SCHEDULER_PORT) or pins.SCHEDULER_PORT)
+        port = int(scheduler_port or settings.scheduler_port())
         super().__init__(SelfHostedBackend(state_dir=state, scheduler_port=port, **options),
                          state)
 

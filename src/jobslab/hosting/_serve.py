@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from .. import DAPR_VERSION, __version__
+from .. import DAPR_VERSION, __version__, settings
 from .. import ports as _ports
 from ..paths import display_path
 from . import _server
@@ -26,7 +26,7 @@ from ._server import BackgroundServer, ServeError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DAPR_HTTP_PORT = 3500
+DEFAULT_DAPR_HTTP_PORT = settings.DAPR_HTTP_PORT
 START_TIMEOUT = 30.0
 
 _lock = threading.RLock()
@@ -36,7 +36,7 @@ _atexit_registered = False
 
 
 def _default_dapr_port() -> int:
-    return int(os.environ.get("DAPR_HTTP_PORT") or DEFAULT_DAPR_HTTP_PORT)
+    return settings.dapr_http_port()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +121,7 @@ def connect(backend: str | None = None, *, state_dir: str | os.PathLike[str] | N
         chosen = get_backend(backend, **options)
         facts = chosen.ensure()
         _backend = chosen
+        settings.set_connected_backend(chosen.name)
         return Connection(
             backend=chosen.name, dapr_http_port=_default_dapr_port(), dapr_version=DAPR_VERSION,
             jobslab_version=__version__, state_dir=display_path(facts.get("state_dir", ".")),

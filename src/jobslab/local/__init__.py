@@ -13,12 +13,9 @@ docs/architecture.md#a-trigger.
 
 from __future__ import annotations
 
-DEFAULT_HTTP_PORT = 3500
-DEFAULT_SCHEDULER_PORT = 50006
-DEFAULT_HOST = "127.0.0.1"
-
-#: Local-only inspection route of the sidecar (Dapr has no HTTP list:
-#: docs/dapr-behaviour.md#http-routes).
-LOCAL_LIST_PATH = "/jobslab/v1/jobs"
+from ..settings import DAPR_HTTP_PORT as DEFAULT_HTTP_PORT
+from ..settings import HOST as DEFAULT_HOST
+from ..settings import LOCAL_LIST_PATH
+from ..settings import SCHEDULER_PORT as DEFAULT_SCHEDULER_PORT
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_HTTP_PORT", "DEFAULT_SCHEDULER_PORT", "LOCAL_LIST_PATH"]

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schedules import JobTiming, ScheduleError
-from . import protocol
+from . import DEFAULT_HOST, DEFAULT_SCHEDULER_PORT, protocol
 from .jobbody import DEFAULT_POLICY, FailurePolicy, name_error
 from .store import JobRecord, Key, Store
 
@@ -127,7 +127,8 @@ class Stats:
 class Scheduler:
     """Run with :meth:`start` then :meth:`serve_forever`; stop with :meth:`close`."""
 
-    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = 50006) -> None:
+    def __init__(self, state_dir: Path, host: str = DEFAULT_HOST,
+                 port: int = DEFAULT_SCHEDULER_PORT) -> None:
         self.state_dir = state_dir
         self.host = host
         self.port = port

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote_plus
 import uvicorn
 
 from .. import DAPR_VERSION
-from . import LOCAL_LIST_PATH
+from . import DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_SCHEDULER_PORT, LOCAL_LIST_PATH
 from . import http_errors as he
 from .appclient import AppClient, job_path, port_open
 from .bindings import CronBinding, load_components, run_binding
@@ -57,9 +57,9 @@ class SidecarOptions:
 
     app_id: str
     app_port: int | None = None
-    http_port: int = 3500
+    http_port: int = DEFAULT_HTTP_PORT
     host: str = "127.0.0.1"
-    scheduler_address: str = "127.0.0.1:50006"
+    scheduler_address: str = f"{DEFAULT_HOST}:{DEFAULT_SCHEDULER_PORT}"
     resources_paths: list[Path] = field(default_factory=list)
     namespace: str = field(default_factory=lambda: os.environ.get("NAMESPACE") or "default")
     app_channel_address: str = "127.0.0.1"
@@ -98,7 +98,7 @@ class Sidecar:
 
     def __init__(self, opts: SidecarOptions, bindings: list[CronBinding] | None = None) -> None:
         self.opts = opts
-        host, port = parse_address(opts.scheduler_address, 50006)
+        host, port = parse_address(opts.scheduler_address, DEFAULT_SCHEDULER_PORT)
         self.link = SchedulerLink(host, port, opts.namespace, opts.app_id, self.deliver)
         self.app_client = (AppClient(opts.app_channel_address, opts.app_port,
                                      token=opts.app_token)
