@@ -242,7 +242,7 @@ def check_component(obj: Any) -> None:
 def _check_cron(name: str, items: list[dict[str, Any]]) -> None:
     """``schedule`` is required and must parse, seconds optional
     (docs/dapr-behaviour.md#cron-bindings)."""
-    from ..schedules import ScheduleError, parse_schedule
+    from ..schedules import ScheduleError, parse
 
     values = {item["name"]: item.get("value") for item in items}
     schedule = values.get("schedule")
@@ -250,7 +250,7 @@ def _check_cron(name: str, items: list[dict[str, Any]]) -> None:
         raise ValueError(f"cron binding {name!r} needs a 'schedule' metadata item, e.g. "
                          "'@every 10s' or '*/5 * * * * *'")
     try:
-        parse_schedule(schedule, seconds_optional=True)
+        parse(schedule, seconds_optional=True)
     except ScheduleError as exc:
         raise ValueError(f"cron binding {name!r}: schedule {schedule!r}: {exc}") from None
 

@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from ..schedules import Schedule, ScheduleError
-from ..schedules._cron import parse_schedule
+from ..schedules import Schedule, ScheduleError, parse
 from .appclient import AppClient
 
 log = logging.getLogger("jobslab.sidecar.bindings")
@@ -42,7 +41,7 @@ class CronBinding:
     direction: str = ""
 
     def parsed(self) -> Schedule:
-        return parse_schedule(self.schedule, seconds_optional=True)
+        return parse(self.schedule, seconds_optional=True)
 
 
 def local_zone() -> ZoneInfo | None:
@@ -96,7 +95,7 @@ def _binding(doc: Any, file: Path) -> CronBinding | None:
     if not schedule:
         raise ComponentError(f"{file}: cron binding {name!r} needs a 'schedule' metadata item")
     try:
-        parse_schedule(schedule, seconds_optional=True)
+        parse(schedule, seconds_optional=True)
     except ScheduleError as exc:
         raise ComponentError(f"{file}: cron binding {name!r}: {exc.message}") from None
     route = meta.get("route") or f"/{name}"

@@ -84,12 +84,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def parse(schedule: str) -> Schedule:
+def parse(schedule: str, *, seconds_optional: bool = False) -> Schedule:
     """Parse a Jobs API ``schedule`` exactly as Dapr's Scheduler does.
 
-    Raises :class:`ScheduleError` with Dapr's own message for anything it rejects.
+    ``seconds_optional=True`` parses as a cron *binding* does instead: 5 fields (minute first)
+    or 6 (seconds first). Raises :class:`ScheduleError` with Dapr's own message for anything
+    it rejects.
     """
-    return parse_schedule(schedule)
+    return parse_schedule(schedule, seconds_optional=seconds_optional)
 
 
 def validate(schedule: str) -> str | None:
