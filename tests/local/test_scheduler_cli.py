@@ -60,13 +60,6 @@ def rows(text: str) -> list[list[str]]:
 
 
 @pytest.fixture
-def app() -> Iterator[RecordingApp]:
-    a = RecordingApp().start()
-    yield a
-    a.stop()
-
-
-@pytest.fixture
 def s(tmp_path: Path) -> Iterator[Stack]:
     with stack(tmp_path) as running:
         assert isinstance(running, Stack)
