@@ -24,6 +24,8 @@ from jobslab.ports import accepts as port_accepts
 from .conftest import Fakes, free_port_block
 from .test_manifests import CRON
 
+pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
+
 CTX = "kind-dapr-jobs"
 
 

@@ -12,6 +12,8 @@ from jobslab.cluster import ClusterError, KindCluster, PrerequisiteError, pins
 
 from .conftest import Fakes
 
+pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
+
 CTX = "kind-dapr-jobs"
 
 

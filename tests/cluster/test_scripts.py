@@ -11,6 +11,8 @@ import pytest
 
 from .conftest import Fakes
 
+pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = [ROOT / "scripts" / "cluster-up", ROOT / "scripts" / "cluster-down"]
 

@@ -14,6 +14,8 @@ from jobslab.selfhosted import SelfHostedBackend
 
 from .conftest import Fakes, free_port_block
 
+pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
+
 
 def flag(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]

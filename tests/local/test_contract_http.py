@@ -12,6 +12,8 @@ import pytest
 
 from ._helpers import RecordingApp, Sidecar, Stack, error, wait_until
 
+pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
+
 _names = itertools.count()
 
 SCHED_500 = ("failed to schedule job due to: rpc error: code = Unknown desc = "

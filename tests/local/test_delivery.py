@@ -14,6 +14,8 @@ import pytest
 
 from ._helpers import RecordingApp, Sidecar, Stack, stack, wait_until
 
+pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
+
 _names = itertools.count()
 
 

@@ -7,10 +7,13 @@ replica, the Jobs API on one (docs/dapr-behaviour.md#cron-bindings).
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI, Request
 
 import jobslab
 from jobslab import jobs
+
+pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 
 
 def _app() -> FastAPI:
