@@ -31,8 +31,10 @@ from . import settings
 __all__ = ["DaprError", "base_url", "delete", "get", "list_jobs", "schedule"]
 
 DEFAULT_PORT = settings.DAPR_HTTP_PORT
-#: Seconds to wait for the sidecar to answer one request.
-TIMEOUT = 10.0
+#: Seconds to wait for the sidecar to answer one request: longer than daprd's own 30 s deadline
+#: for reaching the Scheduler, so a learner sees Dapr's answer ("context deadline exceeded")
+#: rather than a client time-out (docs/dapr-behaviour.md#scheduler-unreachable).
+TIMEOUT = 35.0
 #: Local-only inspection route of the stand-in (Dapr has no HTTP list:
 #: docs/dapr-behaviour.md#http-routes).
 _LOCAL_LIST_PATH = settings.LOCAL_LIST_PATH
@@ -86,6 +88,12 @@ def _request(method: str, path: str, port: int | None, body: Any = None) -> Any:
             response = httpx.request(method, url, headers=_headers(), timeout=TIMEOUT)
         else:
             response = httpx.request(method, url, json=body, headers=_headers(), timeout=TIMEOUT)
+    except httpx.TimeoutException as exc:
+        raise DaprError(
+            0, "", f"the Dapr sidecar at {url} took the request but did not answer within "
+            f"{TIMEOUT:g} s. A sidecar waits for its Scheduler: is the Scheduler running? "
+            "`jobslab status` shows it (the stand-in's: `jobslab up`)."
+        ) from exc
     except httpx.TransportError as exc:
         raise DaprError(
             0, "", f"no answer from the Dapr sidecar at {url} ({exc.__class__.__name__}: {exc}). "
