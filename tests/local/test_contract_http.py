@@ -172,11 +172,14 @@ def test_engine_rejections_are_500_job_failed_validation(http: httpx.Client, bod
 
 def test_unknown_zone_is_500(http: httpx.Client) -> None:
     """CRON_TZ with an unknown zone, and a TZ prefix on @every."""
-    for schedule in ("CRON_TZ=Not/AZone 0 0 0 * * *", "TZ=UTC @every 1s"):
+    for schedule, why in (
+            ("CRON_TZ=Not/AZone 0 0 0 * * *",
+             "provided bad location Not/AZone: unknown time zone Not/AZone"),
+            ("TZ=UTC @every 1s",
+             "timezone is not supported for @every schedules: TZ=UTC @every 1s")):
         status, code, message = error(http.post(f"/v1.0/jobs/{fresh()}",
                                                 json={"schedule": schedule}))
-        assert (status, code) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB")
-        assert message.startswith(SCHED_500)
+        assert (status, code, message) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB", SCHED_500 + why)
 
 
 NAME_500 = ("failed to schedule job due to: rpc error: code = Unknown desc = "

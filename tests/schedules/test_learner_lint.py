@@ -113,7 +113,10 @@ def test_protobuf_duration_edge_cases_are_rejected(interval: str) -> None:
 def test_tz_prefix_on_every_rejected_since_1_18_3() -> None:
     f = only("TZ=Europe/Berlin @every 1h", "tz-on-every")
     assert f.severity == "error" and '"@every 1h"' in f.fix
+    assert f.dapr_error is not None and f.dapr_error.endswith(
+        "timezone is not supported for @every schedules: TZ=Europe/Berlin @every 1h")
     assert codes("@every 1h") == []
+    assert "tz-on-every" not in codes("TZ=UTC @everyday")  # no @every: Dapr says "unrecognized"
 
 
 def test_descriptors_are_utc_midnight() -> None:

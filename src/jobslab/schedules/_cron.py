@@ -624,13 +624,11 @@ def parse_schedule(spec: str, *, seconds_optional: bool = False) -> Schedule:
         zone_name = spec[eq + 1 : i]
         zone = load_location(zone_name)
         spec = go_trim_space(spec[i:])
-        if spec.startswith("@every"):
+        if spec.startswith("@every "):
             # Dapr 1.18.3 rejects this (release notes "Timezone prefix silently ignored on
-            # @every job schedules"); the exact wording of its message was not found, so this
-            # one is ours.
-            raise ScheduleError(
-                f"timezone prefix is not supported on @every schedules: {text}"
-            )
+            # @every job schedules"); the wording, and that "@everyday" after a prefix is an
+            # unrecognized descriptor instead, as observed on the 1.18.3 binaries.
+            raise ScheduleError(f"timezone is not supported for @every schedules: {text}")
     if spec.startswith("@"):
         if spec in DESCRIPTORS:
             return _spec_from_fields(text, DESCRIPTORS[spec].split(), zone, zone_name, spec)

@@ -344,7 +344,7 @@ def _with_prefix(prefix: str, body: str) -> str:
 def _shape_findings(text: str, prefix: str, body: str, http: str | None) -> list[Finding]:
     """Rules that look at how the schedule is written, valid or not."""
     out: list[Finding] = []
-    if prefix and body.startswith("@every"):
+    if prefix and body.startswith("@every "):
         out.append(_rejected(
             "tz-on-every",
             "A time-zone prefix on @every is rejected since Dapr 1.18.3 (before, it was "
