@@ -6,6 +6,7 @@ Public surface (the machinery lives in sub-packages a reader can guess from thei
 - :mod:`jobslab.local` — the local stand-in for ``daprd`` and the Scheduler.
 - :func:`jobslab.connect`, :func:`jobslab.serve` — host job handlers from a notebook.
 - :mod:`jobslab.jobs` — a small sync client for the Jobs API.
+- :mod:`jobslab.progress` — waiting with a live line in a notebook (``sleep``, ``until``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from . import schedules
 
 if TYPE_CHECKING:
-    from . import jobs
+    from . import jobs, progress
     from .hosting import connect, serve
 
 try:
@@ -27,7 +28,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 #: The Dapr runtime version the stand-in imitates and the cluster path installs.
 DAPR_VERSION = "1.18.3"
 
-_LAZY = {"connect": "jobslab.hosting", "serve": "jobslab.hosting", "jobs": "jobslab.jobs"}
+_LAZY = {"connect": "jobslab.hosting", "serve": "jobslab.hosting", "jobs": "jobslab.jobs",
+         "progress": "jobslab.progress"}
 
 
 def __getattr__(name: str) -> Any:
@@ -42,4 +44,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'jobslab' has no attribute {name!r}")
 
 
-__all__ = ["DAPR_VERSION", "__version__", "connect", "jobs", "schedules", "serve"]
+__all__ = ["DAPR_VERSION", "__version__", "connect", "jobs", "progress", "schedules", "serve"]

@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from .. import progress
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -82,17 +84,41 @@ class TriggerLog:
         return frame.astype({"replica": "int64", "status": "int64"})
 
     def wait_for(self, n: int, job: str | None = None, timeout: float = 30.0) -> list[Trigger]:
-        """Block until ``n`` matching triggers have arrived; raise TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
+        """Block until ``n`` matching triggers have arrived; raise TimeoutError otherwise.
+
+        In a notebook a live line shows the count ("3/6 triggers of 'tick'"); it is updated by
+        this (the caller's) thread only, between waits on the condition (jobslab.progress).
+        """
+        start = time.monotonic()
+        deadline = start + timeout
+        of = f"triggers of {job!r}" if job else "triggers of any job"
+
+        def count() -> int:
+            with self._cond:
+                return sum(1 for t in self._items if job is None or t.job == job)
+
+        def text(got: int, waited: float) -> str:
+            return f"{got}/{n} {of} {progress.bar(got, n)} {waited:.1f} s of {timeout:g} s"
+
+        with progress.Line(text(count(), 0.0)) as line:
             while True:
-                matching = [t for t in self._items if job is None or t.job == job]
-                if len(matching) >= n:
+                with self._cond:
+                    matching = [t for t in self._items if job is None or t.job == job]
+                    left = deadline - time.monotonic()
+                    if len(matching) < n and left > 0:
+                        self._cond.wait(min(left, progress.MIN_UPDATE_INTERVAL))
+                        matching = [t for t in self._items if job is None or t.job == job]
+                now = time.monotonic()
+                got = len(matching)
+                if got >= n:
+                    line.close(f"{got}/{n} {of} {progress.bar(got, n)} "
+                               f"after {now - start:.1f} s")
                     return matching
-                left = deadline - time.monotonic()
-                if left <= 0:
+                if now >= deadline:
+                    line.close(f"{got}/{n} {of} {progress.bar(got, n)} "
+                               f"timed out after {timeout:g} s")
                     break
-                self._cond.wait(left)
+                line.update(text(got, now - start))
         what = f"job {job!r}" if job else "any job"
         raise TimeoutError(
             f"waited {timeout:g} s for {n} trigger(s) of {what}; {summary(self.snapshot())}. "
