@@ -7,12 +7,15 @@ BIN := $(VENV)/bin
 STAMP_LAB := $(VENV)/.installed-lab
 STAMP_DEV := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
+# `make lessons LESSONS="02 03"` runs only those lessons.
+LESSONS ?=
 
-.PHONY: lab test lint unit notebooks labs bench run doctor cluster-up cluster-down cluster-status clean help
+.PHONY: lab test lint unit notebooks lessons labs bench run doctor cluster-up cluster-down cluster-status clean help
 
 help:
 	@echo "make lab          open JupyterLab on notebooks/ (creates .venv on first run)"
 	@echo "make test         ruff + pytest + nbval over notebooks/ and solutions/"
+	@echo "make lessons      run every lesson headless (papermill), time it; JOBSLAB_BACKEND=selfhosted for real Dapr"
 	@echo "make labs         regenerate labs/ from solutions/"
 	@echo "make bench        run benchmarks/ and write benchmarks/results/"
 	@echo "make run          start the local Dapr stand-in (jobslab up)"
@@ -50,6 +53,9 @@ notebooks: $(STAMP_DEV)
 	@$(BIN)/python scripts/test-notebooks
 
 test: lint unit notebooks
+
+lessons: $(STAMP_DEV)
+	@$(BIN)/python scripts/make-lessons $(LESSONS)
 
 labs: $(STAMP_DEV)
 	@$(BIN)/python scripts/make-labs
