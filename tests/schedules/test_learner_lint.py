@@ -176,6 +176,14 @@ def test_no_schedule_no_due_time() -> None:
 def test_tight_loop() -> None:
     assert only("@every 0s", "tight-loop").severity == "warning"
     assert "10 times a second" in only("@every 100ms", "tight-loop").message
+
+
+def test_tight_loop_fix_offers_ttl_only_when_the_fire_time_moves() -> None:
+    """`@every 0s` never moves past a ttl's expiry, so only repeats caps it
+    (docs/dapr-behaviour.md#schedules-that-never-match); a sub-second delay does reach it."""
+    assert '"repeats"/"ttl"' not in only("@every 0s", "tight-loop").fix
+    assert "a ttl does not stop it" in only("@every 0s", "tight-loop").fix
+    assert '"repeats"/"ttl"' in only("@every 100ms", "tight-loop").fix
     assert codes("@every 1s") == []
 
 

@@ -532,11 +532,13 @@ def _every_findings(s: EverySchedule) -> list[Finding]:
         else f"a {format_go_duration(s.delay_ns)} delay, so the job fires "
         f"{SECOND // s.delay_ns:,} times a second"
     )
+    cap = ('cap it with "repeats" (a ttl does not stop it: its fire time never moves, so it is '
+           "never after the expiry)" if s.delay_ns <= 0 else 'cap it with "repeats"/"ttl"')
     return [Finding(
         "tight-loop",
         f"{s.text} has {what}. Since Dapr 1.16 sub-second @every is honoured exactly "
         "(before, it was rounded to whole seconds, at least 1s).",
-        'Use a cadence of a second or more, e.g. "@every 1s", or cap it with "repeats"/"ttl".',
+        f'Use a cadence of a second or more, e.g. "@every 1s", or {cap}.',
         severity="warning",
     )]
 
