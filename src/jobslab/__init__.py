@@ -7,6 +7,7 @@ Public surface (the machinery lives in sub-packages a reader can guess from thei
 - :func:`jobslab.connect`, :func:`jobslab.serve` — host job handlers from a notebook.
 - :mod:`jobslab.jobs` — a small sync client for the Jobs API.
 - :mod:`jobslab.progress` — waiting with a live line in a notebook (``sleep``, ``until``).
+- :func:`jobslab.check` — check a lab exercise against the running backend (:mod:`jobslab.checks`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from . import schedules
 
 if TYPE_CHECKING:
     from . import jobs, progress
+    from .checks import check
     from .hosting import connect, serve
 
 try:
@@ -29,7 +31,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 DAPR_VERSION = "1.18.3"
 
 _LAZY = {"connect": "jobslab.hosting", "serve": "jobslab.hosting", "jobs": "jobslab.jobs",
-         "progress": "jobslab.progress"}
+         "progress": "jobslab.progress", "check": "jobslab.checks"}
 
 
 def __getattr__(name: str) -> Any:
@@ -44,4 +46,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'jobslab' has no attribute {name!r}")
 
 
-__all__ = ["DAPR_VERSION", "__version__", "connect", "jobs", "progress", "schedules", "serve"]
+__all__ = ["DAPR_VERSION", "__version__", "check", "connect", "jobs", "progress", "schedules",
+           "serve"]
