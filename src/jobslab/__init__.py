@@ -6,6 +6,8 @@ Public surface (the machinery lives in sub-packages a reader can guess from thei
 - :mod:`jobslab.local` — the local stand-in for ``daprd`` and the Scheduler.
 - :func:`jobslab.connect`, :func:`jobslab.serve` — host job handlers from a notebook.
 - :mod:`jobslab.jobs` — a small sync client for the Jobs API.
+- :class:`jobslab.JobslabError` — the root of every exception jobslab raises
+  (:mod:`jobslab.errors`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from . import schedules
+from .errors import JobslabError
 
 if TYPE_CHECKING:
     from . import jobs
@@ -42,4 +45,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'jobslab' has no attribute {name!r}")
 
 
-__all__ = ["DAPR_VERSION", "__version__", "connect", "jobs", "schedules", "serve"]
+__all__ = [
+    "DAPR_VERSION", "JobslabError", "__version__", "connect", "jobs", "schedules", "serve",
+]

@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import paths
-from . import pins
+from .. import paths, pins
+from ..errors import ClusterError
+from ..processes.runner import Runner
 from .kind import KindCluster
 from .manifests import (
     COMPONENT_RESOURCE,
@@ -37,7 +38,6 @@ from .manifests import (
     to_yaml,
 )
 from .portforward import PortForward, PortForwardManager, cleanup_stale
-from .runner import ClusterError, Runner
 
 log = logging.getLogger(__name__)
 
