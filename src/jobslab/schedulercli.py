@@ -56,7 +56,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import pins
+from . import pins, settings
 from .errors import JobslabError
 from .paths import state_dir as resolve_state_dir
 from .schedules._gotime import format_rfc3339, go_quote, parse_rfc3339
@@ -276,7 +276,7 @@ def target(args: argparse.Namespace, environ: Any = None) -> str:
     env = os.environ if environ is None else environ
     if getattr(args, "kubernetes", False):
         return "kubernetes"
-    backend = (env.get("JOBSLAB_BACKEND") or "local").strip().lower()
+    backend = settings.configured_backend(env)
     if backend == "kind":
         return "kubernetes"
     if backend in ("selfhosted", "local"):

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import paths, pins
+from .. import paths, pins, settings
 from ..errors import BackendError
 from ..processes.runner import Runner
 from .kind import KindCluster
@@ -38,7 +38,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     fwd = verb("forward", "port-forward each replica's sidecar to 127.0.0.1 until Ctrl-C, "
                "restarting forwards that die; --stop stops forwards left by dead kernels")
     fwd.add_argument("--app-id", help="the app whose replicas to forward (not with --stop)")
-    fwd.add_argument("--dapr-http-port", type=int, default=pins.SIDECAR_HTTP_PORT,
+    fwd.add_argument("--dapr-http-port", type=int, default=settings.DAPR_HTTP_PORT,
                      help="local port of replica 0; replica i gets this + i (default 3500)")
     fwd.add_argument("--stop", action="store_true",
                      help="stop the port-forwards recorded in the state dir whose kernel (or "

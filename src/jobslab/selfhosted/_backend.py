@@ -31,7 +31,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .. import paths, pins
+from .. import paths, pins, settings
 from .. import ports as _ports
 from ..errors import SelfHostedError
 from ..processes import pidfiles
@@ -115,8 +115,8 @@ class SelfHostedBackend:
         state_dir: str | Path | None = None,
         bin_dir: str | Path | None = None,
         runner: Runner | None = None,
-        base_http_port: int = pins.SIDECAR_HTTP_PORT,
-        scheduler_port: int = pins.SCHEDULER_PORT,
+        base_http_port: int = settings.DAPR_HTTP_PORT,
+        scheduler_port: int = settings.SCHEDULER_PORT,
         scheduler_healthz_port: int | None = None,
         scheduler_metrics_port: int | None = None,
         ready_timeout: float = 30.0,
