@@ -8,6 +8,8 @@ Public surface (the machinery lives in sub-packages a reader can guess from thei
 - :mod:`jobslab.jobs` — a small sync client for the Jobs API.
 - :mod:`jobslab.progress` — waiting with a live line in a notebook (``sleep``, ``until``).
 - :func:`jobslab.check` — check a lab exercise against the running backend (:mod:`jobslab.checks`).
+- :class:`jobslab.JobslabError` — the root of every exception jobslab raises
+  (:mod:`jobslab.errors`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from . import schedules
+from .errors import JobslabError
 
 if TYPE_CHECKING:
     from . import jobs, progress
@@ -46,5 +49,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'jobslab' has no attribute {name!r}")
 
 
-__all__ = ["DAPR_VERSION", "__version__", "check", "connect", "jobs", "progress", "schedules",
-           "serve"]
+__all__ = [
+    "DAPR_VERSION", "JobslabError", "__version__", "check", "connect", "jobs", "progress",
+    "schedules", "serve",
+]

@@ -7,7 +7,6 @@ and, when something is wrong, exactly what to do. The first lesson runs it.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ def _state(explicit: str | None) -> Check:
 
 
 def _backend() -> list[Check]:
-    name = os.environ.get(settings.ENV_BACKEND) or "local"  # what the next connect() picks
+    name = settings.configured_backend()  # what the next connect() picks
     if name not in BACKENDS:
         return [Check("backend", False, f"JOBSLAB_BACKEND={name!r} is not a backend",
                       f"use one of {', '.join(BACKENDS)} (or unset it for 'local')")]

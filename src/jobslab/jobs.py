@@ -27,6 +27,8 @@ from urllib.parse import quote
 import httpx
 
 from . import settings
+from .errors import JobslabError
+from .features import local_only_error
 
 __all__ = ["DaprError", "base_url", "delete", "get", "list_jobs", "schedule"]
 
@@ -40,7 +42,7 @@ TIMEOUT = 35.0
 _LOCAL_LIST_PATH = settings.LOCAL_LIST_PATH
 
 
-class DaprError(Exception):
+class DaprError(JobslabError):
     """An error answer from the Dapr sidecar (or no answer at all).
 
     Attributes:
@@ -194,7 +196,7 @@ def delete(name: str, *, port: int | None = None) -> None:
 def list_jobs(*, port: int | None = None) -> list[dict[str, Any]]:
     """All jobs the local stand-in holds — **local backend only** (Dapr has no HTTP list).
 
-    On kind and self-hosted it raises ``jobslab.hosting.LocalOnlyError`` saying what to use
+    On kind and self-hosted it raises ``jobslab.features.LocalOnlyError`` saying what to use
     instead (``dapr scheduler list``); skip the cell with
     ``if jobslab.connect().supports("job_list"):``.
 
@@ -204,8 +206,6 @@ def list_jobs(*, port: int | None = None) -> list[dict[str, Any]]:
     """
     backend = _backend_name()
     if backend != "local":
-        from .hosting._backends import local_only_error
-
         raise local_only_error("job_list", backend)
     answer = _request("GET", _LOCAL_LIST_PATH, port)
     if isinstance(answer, dict):

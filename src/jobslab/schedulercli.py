@@ -56,7 +56,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .cluster import pins
+from . import pins, settings
+from .errors import JobslabError
 from .paths import state_dir as resolve_state_dir
 from .schedules._gotime import format_rfc3339, go_quote, parse_rfc3339
 
@@ -151,7 +152,7 @@ _EXAMPLES = {
 }
 
 
-class CommandError(Exception):
+class CliError(JobslabError):
     """A one-line failure; printed as ``❌  message``, exit code 1."""
 
 
@@ -275,12 +276,12 @@ def target(args: argparse.Namespace, environ: Any = None) -> str:
     env = os.environ if environ is None else environ
     if getattr(args, "kubernetes", False):
         return "kubernetes"
-    backend = (env.get("JOBSLAB_BACKEND") or "local").strip().lower()
+    backend = settings.configured_backend(env)
     if backend == "kind":
         return "kubernetes"
     if backend in ("selfhosted", "local"):
         return "selfhosted" if backend == "selfhosted" else "standin"
-    raise CommandError(f"JOBSLAB_BACKEND={backend!r} is not a backend; choose local, kind or "
+    raise CliError(f"JOBSLAB_BACKEND={backend!r} is not a backend; choose local, kind or "
                        "selfhosted")
 
 
@@ -291,7 +292,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             return hand_over(args, where)
         _check_choices(args)
         return _STANDIN[args.scheduler_command](args)
-    except CommandError as exc:
+    except CliError as exc:
         print(f"{_FAIL}{exc}", file=sys.stderr)
         return 1
 
@@ -299,10 +300,10 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 def _check_choices(args: argparse.Namespace) -> None:
     # cmd/scheduler/scheduler.go outputFunc / filterFunc: the same words.
     if getattr(args, "output", None) is not None and args.output not in OUTPUTS:
-        raise CommandError("invalid value for --output. Supported values are "
+        raise CliError("invalid value for --output. Supported values are "
                            + ", ".join(OUTPUTS))
     if getattr(args, "filter", None) is not None and args.filter not in FILTERS:
-        raise CommandError("invalid value for --filter. Supported values are "
+        raise CliError("invalid value for --filter. Supported values are "
                            + ", ".join(FILTERS))
 
 
@@ -323,10 +324,10 @@ def _call(args: argparse.Namespace, op: str, **fields: Any) -> dict[str, Any]:
         reply = rpc(address, op, **fields)
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise CommandError(f"cannot reach the stand-in Scheduler at {address} ({reason}); "
+        raise CliError(f"cannot reach the stand-in Scheduler at {address} ({reason}); "
                            "start it with `jobslab up`") from None
     if not reply.get("ok"):
-        raise CommandError(str(reply.get("error") or "the Scheduler refused the request"))
+        raise CliError(str(reply.get("error") or "the Scheduler refused the request"))
     return reply
 
 
@@ -338,25 +339,25 @@ def parse_key(key: str) -> tuple[str, str, str] | None:
     parse to None (the stand-in holds no actor reminders). Raises with dapr/cli's text."""
     split = key.split("/")
     if len(split) < 2:
-        raise CommandError("failed to parse job key, expecting '{target type}/{identifier}', "
+        raise CliError("failed to parse job key, expecting '{target type}/{identifier}', "
                            f"got '{key}'")
     kind = split[0]
     if kind == "app":
         if len(split) != 3:
-            raise CommandError("expecting job key to be in format 'app/{app ID}/{job name}', "
+            raise CliError("expecting job key to be in format 'app/{app ID}/{job name}', "
                                f"got '{key}'")
         return ("app", split[1], split[2])
     if kind == "actor" and len(split) != 4:
-        raise CommandError("expecting actor reminder key to be in format "
+        raise CliError("expecting actor reminder key to be in format "
                            f"'actor/{{actor type}}/{{actor id}}/{{name}}', got '{key}'")
     if kind == "workflow" and len(split) != 4:
-        raise CommandError("expecting workflow key to be in format "
+        raise CliError("expecting workflow key to be in format "
                            f"'workflow/{{app ID}}/{{instance ID}}/{{name}}', got '{key}'")
     if kind == "activity" and len(split) != 3:
-        raise CommandError("expecting activity key to be in format "
+        raise CliError("expecting activity key to be in format "
                            f"'activity/{{app ID}}/{{activity ID}}', got '{key}'")
     if kind not in FILTERS:
-        raise CommandError(f"unsupported job type '{kind}', accepts 'app', 'actor', "
+        raise CliError(f"unsupported job type '{kind}', accepts 'app', 'actor', "
                            "'workflow', or 'activity'")
     return None
 
@@ -536,7 +537,7 @@ def _get(args: argparse.Namespace) -> int:
         found = [] if parsed is None else _call(
             args, "records", ns=args.namespace, app=parsed[1], name=parsed[2])["records"]
         if not found:
-            raise CommandError(f"job '{key}' not found")
+            raise CliError(f"job '{key}' not found")
         rows.append(wide_row(found[0]))
     print(render(rows, args.output))
     return 0
@@ -548,7 +549,7 @@ def _delete(args: argparse.Namespace) -> int:
         deleted = parsed is not None and _call(
             args, "delete", ns=args.namespace, app=parsed[1], name=parsed[2])["deleted"]
         if not deleted:
-            raise CommandError(f"no job with key '{key}' found in namespace "
+            raise CliError(f"no job with key '{key}' found in namespace "
                                f"'{args.namespace}'")
         print(f"{_INFO}Deleted {key} in namespace '{args.namespace}'.")
     return 0
@@ -561,9 +562,9 @@ def _delete_all(args: argparse.Namespace) -> int:
     kind = split[0]
     limits = {"all": (1,), "app": (1, 2), "actor": (2, 3), "workflow": (1, 2, 3)}
     if kind not in limits:
-        raise CommandError(f"unknown key prefix: {kind}")
+        raise CliError(f"unknown key prefix: {kind}")
     if len(split) not in limits[kind]:
-        raise CommandError(f"invalid key format: {key}")
+        raise CliError(f"invalid key format: {key}")
     deleted: list[list[str]] = []
     if kind in ("all", "app"):  # actor and workflow prefixes match nothing on the stand-in
         app = split[1] if len(split) == 2 else None
@@ -610,18 +611,18 @@ def import_records(doc: Any, source: str) -> tuple[list[dict[str, Any]], int]:
     """An export file's jobs as the Scheduler's ``import`` takes them, and how many items
     (jobs plus counters) the file holds."""
     if not isinstance(doc, dict) or doc.get("kind") != EXPORT_KIND:
-        raise CommandError(f"'{source}' is not a `jobslab scheduler export` file (a file "
+        raise CliError(f"'{source}' is not a `jobslab scheduler export` file (a file "
                            "from `dapr scheduler export` is Go gob for real Dapr: import it "
                            "with `dapr scheduler import`)")
     if doc.get("version") != EXPORT_VERSION:
-        raise CommandError(f"'{source}' is export version {doc.get('version')!r}; this "
+        raise CliError(f"'{source}' is export version {doc.get('version')!r}; this "
                            f"jobslab reads version {EXPORT_VERSION}")
     jobs, counters = doc.get("jobs") or {}, doc.get("counters") or {}
     out = []
     try:
         for key, stored in jobs.items():
             if not key.startswith(_JOB_PREFIX) or key.count("||") != 3:
-                raise CommandError(f"cannot import '{key}': the stand-in holds app jobs only "
+                raise CliError(f"cannot import '{key}': the stand-in holds app jobs only "
                                    f"({_JOB_PREFIX}<namespace>||<app-id>||<name>)")
             ns, app, name = key[len(_JOB_PREFIX):].split("||")
             job = stored.get("job") or {}
@@ -629,7 +630,7 @@ def import_records(doc: Any, source: str) -> tuple[list[dict[str, Any]], int]:
             due = begin.get("dueTime")
             start = stored.get("created") or begin.get("start") or due
             if start is None:
-                raise CommandError(f"cannot import '{key}': it has no begin")
+                raise CliError(f"cannot import '{key}': it has no begin")
             rec: dict[str, Any] = {
                 "ns": ns, "app": app, "name": name, "schedule": job.get("schedule"),
                 "repeats": job.get("repeats"), "due_time": job.get("dueTime"),
@@ -648,17 +649,17 @@ def import_records(doc: Any, source: str) -> tuple[list[dict[str, Any]], int]:
                     if counter.get(name_) is not None:
                         rec[field] = parse_rfc3339(counter[name_])
             out.append(rec)
-    except CommandError:
+    except CliError:
         raise
     except (AttributeError, TypeError, ValueError) as exc:
-        raise CommandError(f"'{source}' is not a valid export file: {exc}") from None
+        raise CliError(f"'{source}' is not a valid export file: {exc}") from None
     return out, len(jobs) + len(counters)
 
 
 def _export(args: argparse.Namespace) -> int:
     path = Path(args.output_file)
     if path.exists():
-        raise CommandError(f"file '{args.output_file}' already exists")
+        raise CliError(f"file '{args.output_file}' already exists")
     records = _call(args, "records")["records"]
     doc = export_document(records)
     try:
@@ -667,7 +668,7 @@ def _export(args: argparse.Namespace) -> int:
             json.dump(doc, out, indent=1, ensure_ascii=False)
             out.write("\n")
     except OSError as exc:
-        raise CommandError(f"open {args.output_file}: {exc.strerror or exc}") from None
+        raise CliError(f"open {args.output_file}: {exc.strerror or exc}") from None
     print(f"{_INFO}Exported {len(doc['jobs'])} jobs and {len(doc['counters'])} counters.")
     print(f"{_INFO}Export to '{args.output_file}' complete.")
     return 0
@@ -677,7 +678,7 @@ def _import(args: argparse.Namespace) -> int:
     try:
         text = Path(args.input_file).read_text(encoding="utf-8")
     except OSError as exc:
-        raise CommandError(f"open {args.input_file}: {exc.strerror or exc}") from None
+        raise CliError(f"open {args.input_file}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         text = ""
     try:
@@ -731,7 +732,7 @@ def hand_over(args: argparse.Namespace, where: str) -> int:
     dapr = shutil.which("dapr")
     backend = "Kubernetes (-k)" if where == "kubernetes" else "the selfhosted backend"
     if dapr is None:
-        raise CommandError(
+        raise CliError(
             f"on {backend} this runs `{' '.join(argv)}`, and `dapr` is not on PATH: install "
             f"Dapr CLI {DAPR_CLI_VERSION} (`dapr scheduler` needs {DAPR_CLI_MINIMUM} or "
             f"newer): {INSTALL_URL}")
@@ -744,7 +745,7 @@ def hand_over(args: argparse.Namespace, where: str) -> int:
     if _accepts(DAPR_CLI_ETCD_PORT):
         from .ports import holder
 
-        raise CommandError(
+        raise CliError(
             f"`dapr scheduler` reads the Scheduler's etcd at localhost:{DAPR_CLI_ETCD_PORT}, "
             f"and {holder(DAPR_CLI_ETCD_PORT)} holds that port; this installation's etcd is "
             f"on {etcd}: stop the other one, then run this again")
@@ -766,7 +767,7 @@ def selfhosted_etcd_port(state: Path) -> int:
     except (OSError, ValueError, KeyError, TypeError):
         port = None
     if port is None or not _accepts(port):
-        raise CommandError(
+        raise CliError(
             f"the self-hosted Scheduler of {state} is not running (its etcd does not answer"
             f"{'' if port is None else f' on port {port}'}); start it from a notebook with "
             "`jobslab.connect()` under JOBSLAB_BACKEND=selfhosted")
@@ -800,7 +801,7 @@ class Relay:
                 sock.close()
                 if family == socket.AF_INET:
                     self.__exit__()
-                    raise CommandError(f"cannot relay localhost:{self.listen} to the "
+                    raise CliError(f"cannot relay localhost:{self.listen} to the "
                                        f"Scheduler's etcd: {exc.strerror or exc}") from None
                 continue  # no IPv6 loopback: 127.0.0.1 is enough
             self._socks.append(sock)

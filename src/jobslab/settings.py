@@ -8,6 +8,7 @@ read the same defaults and the same environment variables.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 #: The first sidecar's Dapr HTTP port (``dapr run``'s default); replica *i* gets this + i.
 DAPR_HTTP_PORT = 3500
@@ -30,12 +31,19 @@ BACKENDS = ("local", "kind", "selfhosted")
 _connected: str | None = None
 
 
+def configured_backend(environ: Mapping[str, str] | None = None) -> str:
+    """``$JOBSLAB_BACKEND`` (lower-cased), else ``local``: what the next ``connect()`` picks.
+    Not checked against :data:`BACKENDS`; callers say what is wrong in their own words."""
+    env = os.environ if environ is None else environ
+    return (env.get(ENV_BACKEND) or "local").strip().lower()
+
+
 def backend_name() -> str:
     """The backend ``jobslab.connect()`` chose in this process, else ``$JOBSLAB_BACKEND``,
     else ``local``."""
     if _connected is not None:
         return _connected
-    return (os.environ.get(ENV_BACKEND) or "local").strip().lower()
+    return configured_backend()
 
 
 def set_connected_backend(name: str | None) -> None:

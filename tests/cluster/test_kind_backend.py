@@ -18,8 +18,9 @@ from jobslab.cluster import (
 )
 from jobslab.cluster.host import host_address
 from jobslab.cluster.manifests import COMPONENTS_ANNOTATION
-from jobslab.cluster.runner import wait_until
+from jobslab.errors import BackendError
 from jobslab.ports import accepts as port_accepts
+from jobslab.processes import wait_until
 
 from .conftest import Fakes, free_port_block
 from .test_manifests import CRON
@@ -74,7 +75,7 @@ def test_loopback_host_docker_internal_falls_back_to_the_gateway(up: Fakes) -> N
 
 
 def test_host_address_without_a_cluster_says_what_to_do(fakes: Fakes) -> None:
-    with pytest.raises(ClusterError, match="jobslab cluster up"):
+    with pytest.raises(BackendError, match="jobslab cluster up"):
         host_address(fakes.runner(), "dapr-jobs")
 
 
@@ -154,7 +155,7 @@ def test_rollout_timeout_explains_the_host_handler_pitfall(
         up: Fakes, backend: KindBackend) -> None:
     up.fail("kubectl", "rollout", "status", "deployment/jobs-lab-0",
             stderr="error: timed out waiting for the condition")
-    with pytest.raises(ClusterError) as err:
+    with pytest.raises(BackendError) as err:
         backend.deploy("jobs-lab", 1, [8000])
     text = str(err.value)
     assert "172.18.0.1:8000" in text and "0.0.0.0" in text and "problem 15" in text
@@ -302,7 +303,7 @@ def _orphan_forward(up: Fakes, pid_dir, port: int, owner: int):  # type: ignore[
     ``pid_dir`` as started by ``owner`` — what a kernel killed with its guard leaves."""
     import subprocess
 
-    from jobslab.hosting import _guard
+    from jobslab.processes import pidfiles
 
     argv = [str(up.bin / "kubectl"), "--context", CTX, "port-forward", "--namespace", "default",
             "--address", "127.0.0.1", "deployment/jobs-lab-0", f"{port}:3500"]
@@ -310,7 +311,7 @@ def _orphan_forward(up: Fakes, pid_dir, port: int, owner: int):  # type: ignore[
                             stderr=subprocess.DEVNULL, process_group=0)
     wait_until(lambda: port_accepts(port), timeout=15, what="the orphan forward listening")
     pidfile = pid_dir / f"port-forward-{port}.json"
-    _guard.write_pidfile(pidfile, proc.pid, target="deployment/jobs-lab-0", local_port=port)
+    pidfiles.write_pidfile(pidfile, proc.pid, target="deployment/jobs-lab-0", local_port=port)
     info = json.loads(pidfile.read_text())
     info.update(owner_pid=owner, owner_create_time=None)
     pidfile.write_text(json.dumps(info))
@@ -338,7 +339,7 @@ def test_forwards_run_guarded_and_recorded_until_stopped(up: Fakes, backend: Kin
     guard = psutil.Process(info["pid"])
     assert os.getpgid(guard.pid) == guard.pid != os.getpgid(0)  # a group of its own
     assert os.getsid(guard.pid) == os.getsid(0)                 # but not a new session
-    assert "_guard" in " ".join(guard.cmdline())
+    assert "processes/guard.py" in " ".join(guard.cmdline())
     assert [c.cmdline()[-1] for c in guard.children()] == [f"{port}:3500"]
     backend.undeploy("jobs-lab")
     assert not pidfile.exists()

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from jobslab.cluster import ClusterError, KindCluster, PrerequisiteError, pins
+from jobslab.errors import BackendError
 
 from .conftest import Fakes
 
@@ -151,7 +152,7 @@ def test_failed_kind_create_is_cleaned_up_and_the_next_run_recovers(fakes: Fakes
 
 def test_failed_helm_install_is_replaced_on_the_next_run(fakes: Fakes) -> None:
     fakes.fail("helm", "upgrade", partial=True, stderr="Error: context deadline exceeded")
-    with pytest.raises(ClusterError) as err:
+    with pytest.raises(BackendError) as err:
         cluster(fakes).up()
     assert "installing Dapr 1.18.3" in str(err.value)
     assert "context deadline exceeded" in str(err.value)
@@ -168,7 +169,7 @@ def test_failed_helm_install_is_replaced_on_the_next_run(fakes: Fakes) -> None:
 def test_rollout_timeout_names_the_workload_and_the_next_run_resumes(fakes: Fakes) -> None:
     fakes.fail("kubectl", "rollout", "statefulset/dapr-scheduler-server",
                stderr="error: timed out waiting for the condition")
-    with pytest.raises(ClusterError) as err:
+    with pytest.raises(BackendError) as err:
         cluster(fakes).up()
     text = str(err.value)
     assert "waiting for statefulset/dapr-scheduler-server" in text

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jobslab.cluster import ClusterError
-from jobslab.cluster.runner import wait_until
+from jobslab.errors import SelfHostedError
 from jobslab.ports import accepts as port_accepts
+from jobslab.processes import wait_until
 from jobslab.selfhosted import SelfHostedBackend
 
 from .conftest import Fakes, free_port_block
@@ -79,7 +79,7 @@ def test_scheduler_port_held_names_the_holder_and_the_fix(fakes: Fakes, tmp_path
         held.listen()
         port = held.getsockname()[1]
         b = SelfHostedBackend(state_dir=tmp_path, runner=fakes.runner(), scheduler_port=port)
-        with pytest.raises(ClusterError) as err:
+        with pytest.raises(SelfHostedError) as err:
             b.ensure()
     message = str(err.value)
     assert f"port {port} is held by pid" in message
@@ -141,7 +141,7 @@ def test_binaries_in_dot_dapr_bin_come_first(fakes: Fakes, tmp_path: Path) -> No
 def test_missing_binaries_say_to_run_dapr_init_slim(fakes: Fakes, tmp_path: Path) -> None:
     fakes.remove("daprd")
     b = SelfHostedBackend(state_dir=tmp_path, runner=fakes.runner())
-    with pytest.raises(ClusterError, match=r"dapr init --slim --runtime-version 1\.18\.3"):
+    with pytest.raises(SelfHostedError, match=r"dapr init --slim --runtime-version 1\.18\.3"):
         b.ensure()
 
 
@@ -149,7 +149,7 @@ def test_daprd_that_exits_is_reported_with_its_log(fakes: Fakes,
                                                   backend: SelfHostedBackend) -> None:
     fakes.fail("daprd", "--app-id", stderr="fatal: failed to start HTTP server: bind: address "
                "already in use")
-    with pytest.raises(ClusterError) as err:
+    with pytest.raises(SelfHostedError) as err:
         backend.deploy("jobs-lab", 1, [8000])
     assert "address already in use" in str(err.value)
     assert "daprd-jobs-lab-0 exited" in str(err.value)
@@ -161,7 +161,7 @@ def test_scheduler_that_fails_to_start_is_reported_as_such(fakes: Fakes,
     installation's healthy one (each installation has its own health port)."""
     fakes.fail("scheduler", "--port", stderr="fatal: listen tcp 127.0.0.1:2379: bind: address "
                "already in use")
-    with pytest.raises(ClusterError) as err:
+    with pytest.raises(SelfHostedError) as err:
         backend.ensure()
     assert "scheduler exited" in str(err.value)
     assert "address already in use" in str(err.value)

@@ -28,7 +28,7 @@ import jobslab
 from jobslab import jobs, settings
 from jobslab import ports as _ports
 from jobslab.hosting import LocalOnlyError, _serve
-from jobslab.local.processes import pid_alive
+from jobslab.processes import pid_alive
 
 pytestmark = pytest.mark.slow
 

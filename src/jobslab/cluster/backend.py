@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import paths
-from . import pins
+from .. import paths, pins, settings
+from ..errors import ClusterError
+from ..processes.runner import Runner
 from .kind import KindCluster
 from .manifests import (
     COMPONENT_RESOURCE,
@@ -37,7 +38,6 @@ from .manifests import (
     to_yaml,
 )
 from .portforward import PortForward, PortForwardManager, cleanup_stale
-from .runner import ClusterError, Runner
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class KindBackend:
         *,
         runner: Runner | None = None,
         state_dir: str | Path | None = None,
-        base_http_port: int = pins.SIDECAR_HTTP_PORT,
+        base_http_port: int = settings.DAPR_HTTP_PORT,
         rollout_timeout: float = 180.0,
         watchdog_interval: float = 0.5,
         progress: Callable[..., None] | None = None,

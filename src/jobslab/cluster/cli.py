@@ -9,13 +9,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import paths
-from . import pins
+from .. import paths, pins, settings
+from ..errors import BackendError
+from ..processes.runner import Runner
 from .kind import KindCluster
 from .manifests import app_selector, deployment_name
 from .portforward import PortForward, PortForwardManager, cleanup_stale, recorded
 from .progress import ICONS, Progress
-from .runner import ClusterError, Runner
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,7 +38,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     fwd = verb("forward", "port-forward each replica's sidecar to 127.0.0.1 until Ctrl-C, "
                "restarting forwards that die; --stop stops forwards left by dead kernels")
     fwd.add_argument("--app-id", help="the app whose replicas to forward (not with --stop)")
-    fwd.add_argument("--dapr-http-port", type=int, default=pins.SIDECAR_HTTP_PORT,
+    fwd.add_argument("--dapr-http-port", type=int, default=settings.DAPR_HTTP_PORT,
                      help="local port of replica 0; replica i gets this + i (default 3500)")
     fwd.add_argument("--stop", action="store_true",
                      help="stop the port-forwards recorded in the state dir whose kernel (or "
@@ -65,7 +65,7 @@ def _down(args: argparse.Namespace) -> int:
 def _call(action: Callable[[], object]) -> int:
     try:
         action()
-    except ClusterError as exc:
+    except BackendError as exc:
         return _fail(exc)
     return 0
 
@@ -73,7 +73,7 @@ def _call(action: Callable[[], object]) -> int:
 def _status(args: argparse.Namespace) -> int:
     try:
         status = KindCluster(args.name, progress=Progress(print)).status()
-    except ClusterError as exc:
+    except BackendError as exc:
         return _fail(exc)
     if not status.exists:
         print(f"{ICONS['info']}  no kind cluster {status.name}; create it with "
@@ -123,7 +123,7 @@ def _forward(args: argparse.Namespace) -> int:
                   f"{fwd.target}:{fwd.remote_port}")
         print(f"{ICONS['info']}  forwarding until Ctrl-C (forwards that die are restarted)")
         threading.Event().wait()
-    except ClusterError as exc:
+    except BackendError as exc:
         return _fail(exc)
     except KeyboardInterrupt:
         pass

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from .runner import ClusterError, Runner
+from ..errors import ClusterError
+from ..processes.runner import Runner
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,10 @@
 
 Every step first looks at what exists, so ``up`` is idempotent: a second run finds the
 cluster and the release, only re-checks the rollouts, and says there was nothing to do. A
-failing step raises :class:`~jobslab.cluster.runner.ClusterError` and leaves a state the next
-``up`` repairs: a half-created cluster is deleted, a release that is not ``deployed`` is
-uninstalled and installed again (the Scheduler PVCs, and so the jobs, survive that).
+failing step raises :class:`~jobslab.errors.ClusterError` (a failed command:
+:class:`~jobslab.errors.CommandError`) and leaves a state the next ``up`` repairs: a
+half-created cluster is deleted, a release that is not ``deployed`` is uninstalled and
+installed again (the Scheduler PVCs, and so the jobs, survive that).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import pins
+from .. import pins
+from ..errors import ClusterError, CommandError
+from ..processes.runner import Runner
 from .prereqs import PrereqReport, check_prerequisites
 from .progress import Progress
-from .runner import ClusterError, CommandError, Runner
 
 TROUBLESHOOTING = "docs/troubleshooting.md"
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from . import pins
+from .. import pins
 
 TEMPLATE = "replica-deployment.yaml.tmpl"
 _APP_ID = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

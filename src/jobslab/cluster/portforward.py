@@ -6,7 +6,7 @@ checks its forwards every ``interval`` seconds from a daemon thread and restarts
 exited; ``deploy/<name>`` then resolves to the new pod.
 
 Kernel hygiene (docs/architecture.md#kernel-hygiene), as for the local sidecars: each
-``kubectl port-forward`` runs under :mod:`jobslab.hosting._guard` in a process group of its
+``kubectl port-forward`` runs under :mod:`jobslab.processes.guard` in a process group of its
 own — "Interrupt kernel" leaves it running, the end of the kernel stops it — and, given a
 ``pid_dir``, is recorded in ``<pid_dir>/port-forward-<port>.json``. :func:`cleanup_stale`
 (run by ``jobslab.connect()`` on kind and by ``jobslab cluster forward --stop``) stops those
@@ -23,10 +23,12 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from .. import pins
+from ..errors import BackendError, ClusterError
 from ..ports import accepts as port_accepts
 from ..ports import wait_free
-from . import pins
-from .runner import ClusterError, Runner, tail
+from ..processes import pidfiles
+from ..processes.runner import Runner, tail
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +102,8 @@ class PortForward:
             self.argv, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
             guarded=True)
         if self.pidfile is not None:
-            from ..hosting import _guard
 
-            _guard.write_pidfile(self.pidfile, self.proc.pid, target=self.target,
+            pidfiles.write_pidfile(self.pidfile, self.proc.pid, target=self.target,
                                  context=self.context, namespace=self.namespace,
                                  local_port=self.local_port, remote_port=self.remote_port,
                                  log=str(self.log_path or ""))
@@ -134,24 +135,22 @@ class PortForward:
         (a leftover of an earlier backend object); leave another live kernel's alone."""
         if self.pidfile is None:
             return
-        from ..hosting import _guard
 
-        info = _guard.holder(self.pidfile)
+        info = pidfiles.holder(self.pidfile)
         if info is None:
             return
-        if info.get("owner_pid") == os.getpid() or not _guard.owner_alive(info):
+        if info.get("owner_pid") == os.getpid() or not pidfiles.owner_alive(info):
             log.info("stopping the leftover port-forward on %d (%s)", self.local_port,
                      info.get("target"))
-            _guard.stop_group(info)
-            _guard.remove_pidfile(self.pidfile, info["pid"])
+            pidfiles.stop_group(info)
+            pidfiles.remove_pidfile(self.pidfile, info["pid"])
             wait_free(self.local_port, 5.0)
 
     def _holder(self) -> str:
         info = None
         if self.pidfile is not None:
-            from ..hosting import _guard
 
-            info = _guard.holder(self.pidfile)
+            info = pidfiles.holder(self.pidfile)
         if info is not None:
             return (f"by the port-forward of {info.get('target')} that another kernel "
                     f"(pid {info.get('owner_pid')}) started; stop it there (`handle.stop()`)")
@@ -160,11 +159,10 @@ class PortForward:
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
-            from ..hosting import _guard
 
-            _guard.stop_group({"pid": proc.pid}, process=proc, timeout=5.0)
+            pidfiles.stop_group({"pid": proc.pid}, process=proc, timeout=5.0)
             if self.pidfile is not None:
-                _guard.remove_pidfile(self.pidfile, proc.pid)
+                pidfiles.remove_pidfile(self.pidfile, proc.pid)
             # A forward started next on this port (a replica redeployed, a watchdog restart)
             # must find it free: the old listener may close a moment after its process stops.
             wait_free(self.local_port, 5.0)
@@ -184,10 +182,9 @@ def pidfile(pid_dir: Path, local_port: int) -> Path:
 def cleanup_stale(pid_dir: Path) -> list[int]:
     """Stop the port-forwards recorded in ``pid_dir`` whose kernel is gone (killed, or its
     guard killed outright); return the local ports they held, now free."""
-    from ..hosting import _guard
 
     freed = [int(info.get("local_port", 0))
-             for info in _guard.cleanup_stale(pid_dir, "port-forward-*.json")]
+             for info in pidfiles.cleanup_stale(pid_dir, "port-forward-*.json")]
     for port in freed:
         wait_free(port, 5.0)
     return freed
@@ -195,9 +192,8 @@ def cleanup_stale(pid_dir: Path) -> list[int]:
 
 def recorded(pid_dir: Path) -> list[dict[str, Any]]:
     """The running port-forwards recorded in ``pid_dir`` (each with ``owner_pid``)."""
-    from ..hosting import _guard
 
-    found = (_guard.holder(p) for p in sorted(pid_dir.glob("port-forward-*.json")))
+    found = (pidfiles.holder(p) for p in sorted(pid_dir.glob("port-forward-*.json")))
     return [info for info in found if info is not None]
 
 
@@ -257,7 +253,7 @@ class PortForwardManager:
                             forward.local_port)
                 try:
                     forward.start()
-                except ClusterError as exc:
+                except BackendError as exc:
                     log.warning("restarting the port-forward failed, will retry: %s", exc)
                     continue
                 forward.restarts += 1

@@ -18,8 +18,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from . import pins
-from .runner import ClusterError, CommandError, Runner
+from .. import pins
+from ..errors import ClusterError, CommandError
+from ..processes.runner import Runner
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 

@@ -5,23 +5,18 @@ Public names are re-exported as ``jobslab.connect`` and ``jobslab.serve``; the m
 
 - :mod:`._server` — uvicorn in a daemon thread, started with a deadline, registry by port.
 - :mod:`._recording` — ASGI middleware that records triggers; ``wait_for`` on a condition.
-- :mod:`._backends` — the Backend protocol; the local stand-in's sidecars and pidfiles; the
-  kind and self-hosted adapters; what is local-only (``FEATURES``, :class:`LocalOnlyError`).
-- :mod:`._guard` — keeps a sidecar alive through "Interrupt kernel", not past the kernel.
+- :mod:`._backend` — the Backend protocol, the factory (:func:`get_backend`), what is
+  local-only (``FEATURES``, :class:`LocalOnlyError`).
+- :mod:`._local` — the local stand-in's sidecars and pidfiles.
+- :mod:`._realdapr` — the kind and self-hosted adapters.
+
+Processes run under :mod:`jobslab.processes` (the kernel guard, pidfiles).
 """
 
 from __future__ import annotations
 
-from ._backends import (
-    FEATURES,
-    Backend,
-    KindServeBackend,
-    LocalBackend,
-    LocalOnlyError,
-    SelfHostedServeBackend,
-    Sidecar,
-    get_backend,
-)
+from ._backend import FEATURES, Backend, LocalOnlyError, Sidecar, get_backend
+from ._local import LocalBackend
 from ._recording import Trigger
 from ._serve import Connection, Replica, ServeHandle, connect, serve, stop_all
 from ._server import PortInUseError, ServeError
@@ -30,12 +25,10 @@ __all__ = [
     "FEATURES",
     "Backend",
     "Connection",
-    "KindServeBackend",
     "LocalBackend",
     "LocalOnlyError",
     "PortInUseError",
     "Replica",
-    "SelfHostedServeBackend",
     "ServeError",
     "ServeHandle",
     "Sidecar",
@@ -45,3 +38,12 @@ __all__ = [
     "serve",
     "stop_all",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The real-Dapr adapters load on first use (they bring the cluster and self-hosted code).
+    if name in ("KindServeBackend", "SelfHostedServeBackend"):
+        from . import _realdapr
+
+        return getattr(_realdapr, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

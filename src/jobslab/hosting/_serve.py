@@ -20,7 +20,7 @@ from .. import DAPR_VERSION, __version__, settings
 from .. import ports as _ports
 from ..paths import display_path
 from . import _server
-from ._backends import FEATURES, Backend, Sidecar, get_backend, local_only_error, supports
+from ._backend import FEATURES, Backend, Sidecar, get_backend, local_only_error, supports
 from ._recording import RecordingMiddleware, TriggerLog, summary
 from ._server import BackgroundServer, ServeError
 

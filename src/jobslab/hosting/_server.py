@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 
 from .. import ports as _ports
+from ..errors import JobslabError
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ _registry: dict[tuple[str, int], BackgroundServer] = {}
 _registry_lock = threading.Lock()
 
 
-class ServeError(RuntimeError):
+class ServeError(JobslabError, RuntimeError):
     """A server or sidecar could not start or stop; the message says which port and why."""
 
 

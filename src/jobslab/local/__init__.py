@@ -3,7 +3,7 @@
 - :mod:`.scheduler` — the Scheduler: SQLite job store, fire times, failure policy, staging.
 - :mod:`.sidecar` — one ``daprd`` per app replica: the Jobs HTTP API and trigger delivery.
 - :mod:`.protocol` — the line-delimited JSON stream between the two.
-- :mod:`.processes` — pidfiles, background start, port checks (``jobslab up/down/status``).
+- :mod:`.daemons` — pidfiles, background start, port checks (``jobslab up/down/status``).
 
 Behaviour follows Dapr 1.18.3 as docs/dapr-behaviour.md describes it, rule by rule; the few
 knowing differences are in docs/dapr-behaviour.md#known-differences-of-the-stand-in. How a

@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from ..errors import JobslabError
 from ..schedules import Schedule, ScheduleError, parse
 from .appclient import AppClient
 
 log = logging.getLogger("jobslab.sidecar.bindings")
 
 
-class ComponentError(ValueError):
+class ComponentError(JobslabError, ValueError):
     """A component file the sidecar cannot load; the message names the file."""
 
 

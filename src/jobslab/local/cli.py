@@ -3,7 +3,7 @@
 ``jobslab scheduler`` itself (the ``dapr scheduler`` look-alike) is :mod:`jobslab.schedulercli`;
 ``jobs`` is its deprecated predecessor, kept for one release.
 
-The commands turn flags into calls on :mod:`.processes`, :mod:`.scheduler` and
+The commands turn flags into calls on :mod:`.daemons`, :mod:`.scheduler` and
 :mod:`.sidecar`, and print one line per fact, like the Dapr CLI.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import state_dir as resolve_state_dir
-from . import DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_SCHEDULER_PORT, processes, protocol
+from . import DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_SCHEDULER_PORT, daemons, protocol
 
 _EXAMPLES = {
     "up": """Examples:
@@ -148,7 +148,7 @@ def _fail(message: str) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     state = resolve_state_dir(args.state_dir)
     try:
-        started = processes.start_scheduler(state, args.host, args.scheduler_port)
+        started = daemons.start_scheduler(state, args.host, args.scheduler_port)
     except (OSError, RuntimeError) as exc:
         return _fail(str(exc))
     info = started.info
@@ -161,7 +161,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     state = resolve_state_dir(args.state_dir)
-    procs = processes.running(state)
+    procs = daemons.running(state)
     if not procs:
         print("Nothing running")
         return 0
@@ -169,8 +169,8 @@ def cmd_down(args: argparse.Namespace) -> int:
     procs.sort(key=lambda p: p.name == "scheduler")
     failed = 0
     for info in procs:
-        if processes.stop(info):
-            processes.remove_pidfile(state, info.name, info.pid)
+        if daemons.stop(info):
+            daemons.remove_pidfile(state, info.name, info.pid)
             print(f"Stopped {info.name} (pid {info.pid}, port {info.port})")
         else:
             failed += 1
@@ -180,10 +180,10 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     state = resolve_state_dir(args.state_dir)
-    procs = processes.running(state)
+    procs = daemons.running(state)
     if args.json:
         print(json.dumps({"state_dir": str(state),
-                          "processes": [processes.describe(p) for p in procs]}, indent=2))
+                          "processes": [daemons.describe(p) for p in procs]}, indent=2))
         return 0
     print(f"State: {state}")
     if not procs:
@@ -200,22 +200,22 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     state = resolve_state_dir(args.state_dir)
     log_path = state / "scheduler.log"
     try:
-        sock = processes.bind_listen(args.host, args.port, "--port")
+        sock = daemons.bind_listen(args.host, args.port, "--port")
     except OSError as exc:
         return _fail(str(exc))
     _setup_logging(log_path)
-    info = processes.ProcessInfo("scheduler", os.getpid(), args.port, args.host, str(log_path),
+    info = daemons.ProcessInfo("scheduler", os.getpid(), args.port, args.host, str(log_path),
                                  sys.argv, time.time())
 
     def ready(_: Any) -> None:
-        processes.write_pidfile(state, info)
+        daemons.write_pidfile(state, info)
         print(f"Scheduler listening on {args.host}:{args.port}", flush=True)
         print(f"Log: {log_path}", flush=True)
 
     try:
         return _run_until_signal(run_scheduler(state, args.host, args.port, sock, ready))
     finally:
-        processes.remove_pidfile(state, "scheduler", os.getpid())
+        daemons.remove_pidfile(state, "scheduler", os.getpid())
 
 
 def _run_until_signal(coro: Any) -> int:
@@ -236,7 +236,7 @@ def _run_until_signal(coro: Any) -> int:
 def _scheduler_address(state: Path, explicit: str | None) -> str:
     if explicit:
         return explicit
-    info = processes.find(state, "scheduler")
+    info = daemons.find(state, "scheduler")
     if info is not None:
         return info.address
     return f"127.0.0.1:{DEFAULT_SCHEDULER_PORT}"
@@ -261,17 +261,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ComponentError as exc:
         return _fail(str(exc))
     try:
-        sock = processes.bind_listen(args.host, args.dapr_http_port, "--dapr-http-port")
+        sock = daemons.bind_listen(args.host, args.dapr_http_port, "--dapr-http-port")
     except OSError as exc:
         return _fail(str(exc))
     name = f"sidecar-{args.app_id}-{args.dapr_http_port}"
     log_path = state / f"{name}.log"
     _setup_logging(log_path)
-    info = processes.ProcessInfo(name, os.getpid(), args.dapr_http_port, args.host,
+    info = daemons.ProcessInfo(name, os.getpid(), args.dapr_http_port, args.host,
                                  str(log_path), sys.argv, time.time())
 
     def ready(_: Any) -> None:
-        processes.write_pidfile(state, info)
+        daemons.write_pidfile(state, info)
         print(f"Sidecar {args.app_id} listening on {args.host}:{args.dapr_http_port} "
               f"(scheduler {opts.scheduler_address})", flush=True)
         print(f"Log: {log_path}", flush=True)
@@ -281,7 +281,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        processes.remove_pidfile(state, name, os.getpid())
+        daemons.remove_pidfile(state, name, os.getpid())
 
 
 def rpc(address: str, op: str, **fields: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import JobslabError
 from ..schedules._gotime import go_quote
 from .http_errors import encode_value
 
@@ -25,7 +26,7 @@ _MAX_DURATION_S = 315_576_000_000
 MAX_NAME_LENGTH = 512
 
 
-class Malformed(ValueError):
+class Malformed(JobslabError, ValueError):
     """A body protojson would not decode; ``str()`` is the ``proto: …`` text."""
 
 

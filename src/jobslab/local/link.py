@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..errors import JobslabError
 from . import protocol
 
 log = logging.getLogger("jobslab.sidecar.link")
@@ -27,7 +28,7 @@ RPC_TIMEOUT = 30.0
 _EARLY_NS = 2_000_000
 
 
-class RpcError(Exception):
+class RpcError(JobslabError):
     """An error from (or about) the Scheduler, with the gRPC code daprd would see."""
 
     def __init__(self, code: str, message: str) -> None:

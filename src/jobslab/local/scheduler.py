@@ -37,6 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import JobslabError
 from ..schedules import JobTiming, ScheduleError
 from . import DEFAULT_HOST, DEFAULT_SCHEDULER_PORT, protocol
 from .jobbody import DEFAULT_POLICY, FailurePolicy, name_error
@@ -69,7 +70,7 @@ def _policy(text: str) -> FailurePolicy:
     return FailurePolicy.from_json(json.loads(text))
 
 
-class RpcError(Exception):
+class RpcError(JobslabError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code

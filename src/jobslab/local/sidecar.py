@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, unquote_plus
 import uvicorn
 
 from .. import DAPR_VERSION
+from ..errors import JobslabError
 from . import DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_SCHEDULER_PORT, LOCAL_LIST_PATH
 from . import http_errors as he
 from .appclient import AppClient, job_path, port_open
@@ -89,7 +90,7 @@ def _rpc_text(exc: RpcError) -> str:
     return f"rpc error: code = {code} desc = {exc.message}"
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(JobslabError):
     pass
 
 

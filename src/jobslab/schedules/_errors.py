@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import JobslabError
 
-class ScheduleError(ValueError):
+
+class ScheduleError(JobslabError, ValueError):
     """A schedule, due time, ttl or repeat count that Dapr's Scheduler would reject.
 
     ``str(err)`` is the raw message Dapr's own code produces (dapr/kit ``cron``,

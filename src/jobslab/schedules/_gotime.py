@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from ..errors import JobslabError
+
 NS = 1
 US = 1_000
 MS = 1_000_000
@@ -33,7 +35,7 @@ _MAX_INT64 = (1 << 63) - 1
 _LIMIT = 1 << 63
 
 
-class GoTimeError(ValueError):
+class GoTimeError(JobslabError, ValueError):
     """A value Go's ``time`` package rejects; the message is Go's, word for word."""
 
 

@@ -13,7 +13,7 @@ time and records them in ``<state dir>/selfhosted/ports.json``, so a grader, the
 tier and a learner's open lab can run side by side.
 
 The scheduler outlives the kernel (like ``jobslab up``'s). Each ``daprd`` runs under
-:mod:`jobslab.hosting._guard`, as the local stand-in's sidecars do: "Interrupt kernel" leaves
+:mod:`jobslab.processes.guard`, as the local stand-in's sidecars do: "Interrupt kernel" leaves
 it running, the end of the kernel stops it, and :meth:`SelfHostedBackend.ensure` (so the next
 ``jobslab.connect()``) stops any whose kernel is gone, from their pidfiles.
 """
@@ -31,11 +31,11 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .. import paths
+from .. import paths, pins, settings
 from .. import ports as _ports
-from ..cluster import pins
-from ..cluster.runner import ClusterError, Runner, tail
-from ..hosting import _guard
+from ..errors import SelfHostedError
+from ..processes import pidfiles
+from ..processes.runner import Runner, tail
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,8 @@ class SelfHostedBackend:
         state_dir: str | Path | None = None,
         bin_dir: str | Path | None = None,
         runner: Runner | None = None,
-        base_http_port: int = pins.SIDECAR_HTTP_PORT,
-        scheduler_port: int = pins.SCHEDULER_PORT,
+        base_http_port: int = settings.DAPR_HTTP_PORT,
+        scheduler_port: int = settings.SCHEDULER_PORT,
         scheduler_healthz_port: int | None = None,
         scheduler_metrics_port: int | None = None,
         ready_timeout: float = 30.0,
@@ -159,7 +159,7 @@ class SelfHostedBackend:
         if found:
             return found
         where = ", ".join(str(d) for d in self.bin_dirs())
-        raise ClusterError(f"`{name}` was not found in {where} or on PATH.\n"
+        raise SelfHostedError(f"`{name}` was not found in {where} or on PATH.\n"
                            f"  What to do: {INIT_HINT}; or set {ENV_BIN_DIR} to the folder "
                            "that holds it.")
 
@@ -213,13 +213,13 @@ class SelfHostedBackend:
         return self.state_dir / f"{key}.json"
 
     def _running(self, key: str) -> int | None:
-        info = _guard.read_pidfile(self._pidfile(key))
+        info = pidfiles.read_pidfile(self._pidfile(key))
         if info is None:
             return None
         proc = self._procs.get(key)
         if proc is not None and proc.pid == info["pid"]:
             return proc.pid if proc.poll() is None else None
-        return info["pid"] if _guard.same_process(info["pid"], info.get("create_time")) else None
+        return info["pid"] if pidfiles.same_process(info["pid"], info.get("create_time")) else None
 
     def _start(self, key: str, argv: list[str], *, guarded: bool) -> subprocess.Popen[bytes]:
         """Start ``argv`` with its log and pidfile; ``guarded``: it ends with this process
@@ -229,7 +229,7 @@ class SelfHostedBackend:
             proc = self.runner.popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                      new_session=not guarded, guarded=guarded)
         self._procs[key] = proc
-        _guard.write_pidfile(self._pidfile(key), proc.pid, key=key, log=str(logfile))
+        pidfiles.write_pidfile(self._pidfile(key), proc.pid, key=key, log=str(logfile))
         log.info("started %s (pid %d), log %s", key, proc.pid, logfile)
         return proc
 
@@ -240,14 +240,14 @@ class SelfHostedBackend:
         while _http_status(url) not in ok:
             if proc.poll() is not None:
                 self._stop(key)
-                raise ClusterError(
+                raise SelfHostedError(
                     f"{key} exited with {proc.returncode} before it was healthy.\n"
                     f"{tail(logfile.read_text(errors='replace'))}\n"
                     f"  What to do: read {logfile}; see docs/troubleshooting.md "
                     "(self-hosted problems).")
             if time.monotonic() >= deadline:
                 self._stop(key)
-                raise ClusterError(
+                raise SelfHostedError(
                     f"{key} was not healthy at {url} within {self.ready_timeout:.0f} s.\n"
                     f"{tail(logfile.read_text(errors='replace'))}\n"
                     f"  What to do: read {logfile}; check nothing else holds its ports.")
@@ -258,8 +258,8 @@ class SelfHostedBackend:
         pid = self._running(key)
         proc = self._procs.pop(key, None)
         if pid is not None:
-            info = _guard.read_pidfile(self._pidfile(key)) or {"pid": pid}
-            _guard.stop_group(info, process=proc if proc is not None and proc.pid == pid
+            info = pidfiles.read_pidfile(self._pidfile(key)) or {"pid": pid}
+            pidfiles.stop_group(info, process=proc if proc is not None and proc.pid == pid
                               else None, timeout=timeout)
             log.info("stopped %s (pid %d)", key, pid)
         elif proc is not None:
@@ -270,7 +270,7 @@ class SelfHostedBackend:
         """Stop the ``daprd``s recorded in the state dir whose kernel is gone (killed or
         restarted); return their names (``daprd-<app-id>-<replica>``)."""
         cleaned = [str(info.get("key", "")) for info in
-                   _guard.cleanup_stale(self.state_dir, "daprd-*.json")]
+                   pidfiles.cleanup_stale(self.state_dir, "daprd-*.json")]
         if cleaned:
             log.info("stopped daprd left by a finished kernel: %s", ", ".join(cleaned))
         return cleaned
@@ -328,7 +328,7 @@ class SelfHostedBackend:
         else:
             fix = ("stop it, or choose another port for this backend with "
                    "JOBSLAB_SCHEDULER_PORT")
-        raise ClusterError(
+        raise SelfHostedError(
             f"cannot start the real Dapr scheduler: port {port} is held by {who}.\n"
             f"  What to do: {fix}.")
 

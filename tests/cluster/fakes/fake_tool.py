@@ -330,7 +330,7 @@ def stop_pod(deployment: dict[str, Any]) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pod["pid"], signal.SIGTERM)
-    from jobslab.local.processes import pid_alive  # zombie-aware: pods are orphans
+    from jobslab.processes import pid_alive  # zombie-aware: pods are orphans
 
     deadline = time.monotonic() + 10
     while pid_alive(pod["pid"]) and time.monotonic() < deadline:

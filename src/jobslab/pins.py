@@ -62,6 +62,3 @@ APP_NAMESPACE = "default"
 #: The sidecar's HTTP port inside the pod.
 SIDECAR_HTTP_PORT = 3500
 
-#: The self-hosted scheduler's gRPC port (Dapr's default). Its health, metrics and etcd ports
-#: are picked free per installation (jobslab.selfhosted records them in the state dir).
-SCHEDULER_PORT = 50006

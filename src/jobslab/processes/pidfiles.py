@@ -1,78 +1,45 @@
-"""Run a sidecar so that it survives "Interrupt kernel" but never outlives the kernel.
+"""The one pidfile format of every process jobslab starts, and what to do with it.
 
-``python <this file> --parent PID -- CMD ...`` (see :func:`command`)
+A pidfile is a small JSON object written atomically::
 
-Why a guard (docs/architecture.md#kernel-hygiene): jupyter_client interrupts a kernel by
-sending SIGINT to the kernel's whole *process group*, so a sidecar in that group dies with
-every interrupted cell; one in a new session survives a kernel restart as an orphan holding
-its port. The kernel therefore starts this guard in a process group of its own (not a new
-session); the guard runs the sidecar in that group and stops it as soon as the kernel is gone
-(its parent pid changes; on Linux also ``PR_SET_PDEATHSIG``). ``os.killpg(guard_pid,
-SIGTERM)`` stops both.
+    {"pid": 4242, "create_time": 1767225600.1,        # the process (or guard: its group)
+     "owner_pid": 4200, "owner_create_time": 1767225500.0,   # who started it
+     ...}                                              # what it is: name, port, log, app_id, ...
 
-The kernel also writes a pidfile per guarded process (:func:`write_pidfile`: the guard's pid,
-which is the process group, and the kernel's pid, each with its create time so that a
-recycled pid is never taken for ours). Should a guard itself be killed outright (SIGKILL,
-the OOM killer), its child is left holding the port; :func:`cleanup_stale`, run by the next
-``jobslab.connect()``, stops the process group of every pidfile whose kernel is gone. The
-local stand-in's sidecars, the kind backend's ``kubectl port-forward`` and the self-hosted
-``daprd`` all follow this discipline.
-
-This module runs as a script with the standard library only: importing it as
-``jobslab.hosting._guard`` would first import the hosting package (pandas, uvicorn...), a
-second of start-up for every sidecar. psutil is imported where the pidfile helpers need it.
+The create times make a recycled pid harmless: a record names a process only while a process
+with that pid *and* that start time runs (:func:`same_process`). Guarded processes
+(:mod:`jobslab.processes.guard`) are process-group leaders, so :func:`stop_group` stops the
+guard and what it runs together. :func:`cleanup_stale` is the one clean-up: stop what the
+pidfiles of a folder record for owners that are gone. Used by the stand-in's sidecars and
+Scheduler (``local``), ``kubectl port-forward`` (``cluster``), ``daprd`` (``selfhosted``).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-POLL = 0.2
+import psutil
+
 #: Seconds a stopped process group gets between SIGTERM and SIGKILL.
 STOP_TIMEOUT = 8.0
 
-log = logging.getLogger("jobslab.hosting._guard")
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "STOP_TIMEOUT", "cleanup_stale", "create_time", "holder", "owner_alive", "pid_alive",
+    "read_pidfile", "remove_pidfile", "running", "same_process", "stop_group", "write_pidfile",
+]
 
 
-# -- starting a guarded process (the kernel's side) ---------------------------------------------
-def command(cmd: Sequence[str], parent: int | None = None) -> list[str]:
-    """The argv that runs ``cmd`` under a guard tied to ``parent`` (default: this process).
-
-    Start it with ``process_group=0`` (:func:`spawn` does): out of the kernel's process group,
-    but not in a new session.
-    """
-    return [sys.executable, str(Path(__file__).resolve()), "--parent",
-            str(parent or os.getpid()), "--", *cmd]
-
-
-def spawn(cmd: Sequence[str], pidfile: Path | None = None, *,
-          stdout: IO[Any] | int | None = subprocess.DEVNULL,
-          env: dict[str, str] | None = None, cwd: Path | None = None,
-          **info: Any) -> subprocess.Popen[bytes]:
-    """Start ``cmd`` under a guard in a process group of its own; record it in ``pidfile``
-    (with ``info``) when given. ``cmd[0]`` must be a path, not a name to look up."""
-    process = subprocess.Popen(command(cmd), stdin=subprocess.DEVNULL, stdout=stdout,
-                               stderr=subprocess.STDOUT, env=env, cwd=cwd, process_group=0)
-    if pidfile is not None:
-        write_pidfile(pidfile, process.pid, **info)
-    return process
-
-
-# -- pidfiles ---------------------------------------------------------------------------------
 def create_time(pid: int) -> float | None:
-    import psutil
-
     try:
         return float(psutil.Process(pid).create_time())
     except psutil.Error:
@@ -106,8 +73,6 @@ def remove_pidfile(pidfile: Path, pid: int | None) -> None:
 
 def same_process(pid: int | None, created: float | None) -> bool:
     """True while ``pid`` runs and is the process created at ``created`` (not a zombie)."""
-    import psutil
-
     if not pid:
         return False
     try:
@@ -161,8 +126,6 @@ def stop_group(info: dict[str, Any], *, process: subprocess.Popen[bytes] | None 
                 process.wait(5)
         _wait_group_gone(pgid, 5.0)
         return
-    import psutil
-
     leader = same_process(pgid, info.get("create_time"))
     if not leader and psutil.pid_exists(pgid) and not _only_zombie(pgid):
         return  # the pid is another process now: not ours to signal
@@ -175,8 +138,6 @@ def stop_group(info: dict[str, Any], *, process: subprocess.Popen[bytes] | None 
 
 
 def _only_zombie(pid: int) -> bool:
-    import psutil
-
     try:
         return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.Error:
@@ -196,8 +157,6 @@ def _wait_group_gone(pgid: int, timeout: float) -> bool:
 def _group_has_live_members(pgid: int) -> bool:
     if not _group_exists(pgid):
         return False
-    import psutil
-
     for proc in psutil.process_iter(["status"]):
         try:
             if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
@@ -234,54 +193,19 @@ def holder(pidfile: Path) -> dict[str, Any] | None:
     return None
 
 
-# -- the guard process --------------------------------------------------------------------------
-def _die_with_parent() -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def pid_alive(pid: int) -> bool:
+    """True while some process (not a zombie) has ``pid``; no identity check."""
+    return same_process(pid, None)
 
 
-def _stop(child: subprocess.Popen[bytes]) -> int:
-    if child.poll() is None:
-        child.terminate()
-        try:
-            child.wait(5)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    return child.returncode or 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="jobslab.hosting._guard")
-    parser.add_argument("--parent", type=int, required=True)
-    parser.add_argument("cmd", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
-    if os.getppid() != args.parent:
-        return 1
-    child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
-    stopping = False
-
-    def on_term(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-    while True:
-        if child.poll() is not None:
-            return child.returncode
-        if stopping or os.getppid() != args.parent:
-            return _stop(child)
-        time.sleep(POLL)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def running(pid_dir: Path, pattern: str = "*.json") -> list[tuple[Path, dict[str, Any]]]:
+    """``(pidfile, record)`` of every process recorded in ``pid_dir`` that still runs; pidfiles
+    of processes that are gone (or unreadable) are deleted."""
+    found = []
+    for pidfile in sorted(pid_dir.glob(pattern)) if pid_dir.is_dir() else []:
+        info = holder(pidfile)
+        if info is None:
+            pidfile.unlink(missing_ok=True)
+        else:
+            found.append((pidfile, info))
+    return found

@@ -1,28 +1,29 @@
 """Processes jobslab starts: pidfiles, background start, port checks (``up``/``down``/``status``).
 
 Every process writes ``<state dir>/run/<name>.json`` (pid, port, log file, command) while it
-runs; ``down`` stops exactly those, checking that the pid is still a jobslab process.
+runs, in the one pidfile format of :mod:`jobslab.processes.pidfiles`; ``down`` stops exactly
+those, checking that the pid is still the process that wrote it (pid and start time).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from .. import ports
+from ..errors import JobslabError
+from ..processes import pidfiles
 
 
-class PortInUse(OSError):
+class PortInUse(JobslabError, OSError):
     """A port we need is taken; ``str()`` is one line naming the port and its holder."""
 
     def __init__(self, host: str, port: int, flag: str | None = None) -> None:
@@ -74,59 +75,35 @@ def run_dir(state_dir: Path) -> Path:
 
 
 def write_pidfile(state_dir: Path, info: ProcessInfo) -> Path:
+    """Record ``info`` (a process recording itself) in the one pidfile format
+    (:mod:`jobslab.processes.pidfiles`)."""
     path = run_dir(state_dir) / f"{info.name}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(info)), encoding="utf-8")
-    tmp.replace(path)
+    fields = asdict(info)
+    pidfiles.write_pidfile(path, fields.pop("pid"), **fields)
     return path
 
 
 def remove_pidfile(state_dir: Path, name: str, pid: int | None = None) -> None:
     path = state_dir / "run" / f"{name}.json"
-    with contextlib.suppress(OSError, ValueError):
-        if pid is None or json.loads(path.read_text(encoding="utf-8"))["pid"] == pid:
-            path.unlink()
+    if pid is None:
+        path.unlink(missing_ok=True)
+    else:
+        pidfiles.remove_pidfile(path, pid)
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
-        if fh.read().rsplit(")", 1)[1].split()[0] == "Z":  # a zombie is not alive
-            return False
-    return True
-
-
-def _is_ours(pid: int) -> bool:
-    """Is ``pid`` (still) a jobslab process? Guards against recycled pids."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"jobslab" in fh.read()
-    except OSError:
-        return pid_alive(pid)  # no /proc (macOS): trust the pidfile
+pid_alive = pidfiles.pid_alive
 
 
 def running(state_dir: Path) -> list[ProcessInfo]:
-    """Processes with a pidfile whose pid is alive (stale pidfiles are removed)."""
-    out = []
-    directory = state_dir / "run"
-    if not directory.is_dir():
-        return out
-    for path in sorted(directory.glob("*.json")):
+    """Processes with a pidfile that still run (same pid *and* start time; stale pidfiles are
+    removed)."""
+    found = []
+    for path, record in pidfiles.running(state_dir / "run"):
         try:
-            info = ProcessInfo(**json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            continue
-        if pid_alive(info.pid) and _is_ours(info.pid):
-            out.append(info)
-        else:
-            with contextlib.suppress(OSError):
-                path.unlink()
-    return out
+            found.append(ProcessInfo(**{f.name: record[f.name] for f in fields(ProcessInfo)}))
+        except (KeyError, TypeError):
+            path.unlink(missing_ok=True)  # an older format: its process is not ours to stop
+    return found
 
 
 def find(state_dir: Path, name: str) -> ProcessInfo | None:

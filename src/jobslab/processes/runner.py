@@ -18,19 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import CommandError
+from ..ports import wait
+from .guarded import spawn
+
 log = logging.getLogger(__name__)
-
-
-class ClusterError(RuntimeError):
-    """A step of the kind or self-hosted path failed; the message says what to do next."""
-
-
-class CommandError(ClusterError):
-    """An external command failed, was missing, or timed out."""
-
-    def __init__(self, message: str, result: Result | None = None) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass(frozen=True)
@@ -157,16 +149,14 @@ class Runner:
         """Start ``argv`` in the background (port-forwards, daprd, the scheduler).
 
         ``new_session``: it outlives this process (the self-hosted scheduler). ``guarded``:
-        it runs under :mod:`jobslab.hosting._guard`, in a process group of its own — a
+        it runs under :mod:`jobslab.processes.guard`, in a process group of its own — a
         notebook's "Interrupt kernel" leaves it alone, the end of this process stops it;
         the Popen is the guard's, whose pid is the group's (``os.killpg`` stops both).
         """
         resolved = self._resolve(argv)
         log.debug("start: %s", describe(argv))
         if guarded:
-            from ..hosting import _guard
-
-            return _guard.spawn(resolved, stdout=stdout, env=self._env, cwd=self.cwd)
+            return spawn(resolved, stdout=stdout, env=self._env, cwd=self.cwd)
         return subprocess.Popen(
             resolved,
             stdin=subprocess.DEVNULL,
@@ -190,7 +180,5 @@ def wait_until(
     what: str = "condition",
 ) -> None:
     """Poll ``condition`` until it is true, or raise :class:`TimeoutError` after ``timeout``."""
-    from ..ports import wait
-
     if not wait(condition, timeout, interval):
         raise TimeoutError(f"{what} not reached within {timeout:.1f} s")
