@@ -20,9 +20,9 @@ from jobslab.cluster.host import host_address
 from jobslab.cluster.manifests import COMPONENTS_ANNOTATION
 from jobslab.cluster.runner import wait_until
 from jobslab.ports import accepts as port_accepts
-
-from .conftest import Fakes, free_port_block
-from .test_manifests import CRON
+from support.components import CRON
+from support.fakes import Fakes
+from support.ports import free_port_block
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 

@@ -9,8 +9,7 @@ import sys
 import pytest
 
 from jobslab.cluster import ClusterError, KindCluster, PrerequisiteError, pins
-
-from .conftest import Fakes
+from support.fakes import Fakes
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 

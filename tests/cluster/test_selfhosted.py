@@ -11,14 +11,10 @@ from jobslab.cluster import ClusterError
 from jobslab.cluster.runner import wait_until
 from jobslab.ports import accepts as port_accepts
 from jobslab.selfhosted import SelfHostedBackend
-
-from .conftest import Fakes, free_port_block
+from support.fakes import Fakes, flag
+from support.ports import free_port_block
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
-
-
-def flag(argv: list[str], name: str) -> str:
-    return argv[argv.index(name) + 1]
 
 
 @pytest.fixture
