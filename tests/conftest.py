@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +11,28 @@ from hypothesis import settings
 
 from jobslab.selfhosted import find_binary
 from support.components import cron_component as cron_text
+from support.lanes import FAST_LANE
 
 # In CI (CI=true), property tests replay the same examples every run, so a submission's result
 # does not depend on which random inputs a run happened to draw; locally they keep exploring.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# --- the fast lane --------------------------------------------------------------------------
+# `pytest -m "not slow"` starts no process: a test not marked slow that starts one fails
+# (tests/support/lanes.py says how, and what is let through).
+
+
+@pytest.fixture(autouse=True)
+def _fast_lane_starts_no_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    with FAST_LANE.armed(request.node.nodeid) as started:
+        yield
+    assert not started, "\n".join(started)
+
 
 # --- the real-Dapr tier ------------------------------------------------------------------
 # Tests marked ``realdapr`` (and the "dapr" parameter of the contract tests) run against real

@@ -14,9 +14,12 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from support.lanes import FAST_LANE, ProcessInFastLane
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -365,3 +368,29 @@ def test_what_the_layout_allows_passes() -> None:
         "def pytest_configure(config): ...\ndef _private(): ...\n"), local) == []
     assert layout_problems("support/stacks.py", "from support.waiting import wait_until\n",
                            local) == []
+
+
+# --- the fast lane starts no process (tests/support/lanes.py) --------------------------------
+
+
+def test_a_fast_test_cannot_start_a_process() -> None:
+    """This test is not marked slow, so the guard is armed: the process is refused before it
+    starts, and recorded, so that the test fails even if the refusal is swallowed."""
+    with pytest.raises(ProcessInFastLane, match="test_a_fast_test_cannot_start_a_process is "
+                                                "not marked slow but starts a process"):
+        subprocess.run([sys.executable, "-c", "pass"], check=False)
+    assert len(FAST_LANE.started) == 1
+    FAST_LANE.started.clear()  # this test meant to
+
+
+def _frame_in(module: str):  # type: ignore[no-untyped-def]
+    """A frame of code running as ``module``, called from here."""
+    scope = {"__name__": module, "sys": sys}
+    exec("frame = sys._getframe()", scope)
+    return scope["frame"]
+
+
+def test_only_the_repositorys_processes_are_blamed() -> None:
+    assert FAST_LANE.blames(sys._getframe())                        # the test's own
+    assert FAST_LANE.blames(_frame_in("somelib.client"))            # a library the test called
+    assert not FAST_LANE.blames(_frame_in("matplotlib.font_manager"))  # its font cache

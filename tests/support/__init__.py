@@ -14,4 +14,5 @@ hooks only, built from what is here (tests/test_repository.py checks all of this
 - ``kernels``    ``serve()`` tests: ``make_app``, a notebook kernel that gets killed
 - ``components`` Dapr Component YAML: ``CRON``, ``cron_component``
 - ``schedules``  schedule-engine tests: ``next_fires``, ``job_fire_strings``, ``utc``
+- ``lanes``      the fast lane's guard: a test not marked ``slow`` starts no process
 """
