@@ -58,6 +58,7 @@ def test_unbalanced_markers_are_an_error(tmp_path) -> None:
         labs.learner_copy(tmp_path / "bad.ipynb")
 
 
+@pytest.mark.slow  # runs scripts/make-labs in a process of its own
 def test_committed_labs_are_current() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "make-labs"), "--check"],
                           capture_output=True, text=True)

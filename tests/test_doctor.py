@@ -60,6 +60,7 @@ def test_unwritable_state_dir_says_what_to_do(tmp_path) -> None:
         target.chmod(0o700)
 
 
+@pytest.mark.slow  # runs `python -m jobslab doctor` in a process of its own
 def test_cli_exit_code_reflects_problems(tmp_path) -> None:
     env = {"PATH": "", "JOBSLAB_BACKEND": "nope", "HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "jobslab", "doctor", "--state-dir",

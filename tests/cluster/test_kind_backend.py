@@ -20,10 +20,10 @@ from jobslab.cluster.host import host_address
 from jobslab.cluster.manifests import COMPONENTS_ANNOTATION
 from jobslab.errors import BackendError
 from jobslab.ports import accepts as port_accepts
-from jobslab.processes import wait_until
-
-from .conftest import Fakes, free_port_block
-from .test_manifests import CRON
+from support.components import CRON
+from support.fakes import Fakes
+from support.ports import free_port_block
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 

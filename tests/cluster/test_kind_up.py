@@ -10,8 +10,7 @@ import pytest
 
 from jobslab.cluster import ClusterError, KindCluster, PrerequisiteError, pins
 from jobslab.errors import BackendError
-
-from .conftest import Fakes
+from support.fakes import Fakes
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 

@@ -18,6 +18,7 @@ from jobslab.cluster.manifests import (
     render_components,
     template_text,
 )
+from support.components import CRON  # a cron binding as a lesson writes one
 
 HOST = "172.18.0.1"
 
@@ -100,23 +101,6 @@ def test_bad_inputs_are_refused_before_rendering(app_id: str, ports: list[int], 
 
 
 # ---- Dapr Components (serve(..., resources_path=...) on kind) --------------------------------
-CRON = """\
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: heartbeat
-  labels:
-    lesson: "7"
-spec:
-  type: bindings.cron
-  version: v1
-  metadata:
-  - name: schedule
-    value: "@every 1s"
-  - name: direction
-    value: input
-"""
-
 #: What the components.dapr.io CRD requires, and what render_components promises, written
 #: independently of the library's own check (kubernetes-validate has no schema for CRDs).
 COMPONENT_SCHEMA = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Fakes
+from support.fakes import Fakes
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 

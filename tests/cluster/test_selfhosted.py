@@ -9,16 +9,12 @@ import pytest
 
 from jobslab.errors import SelfHostedError
 from jobslab.ports import accepts as port_accepts
-from jobslab.processes import wait_until
 from jobslab.selfhosted import SelfHostedBackend
-
-from .conftest import Fakes, free_port_block
+from support.fakes import Fakes, flag
+from support.ports import free_port_block
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
-
-
-def flag(argv: list[str], name: str) -> str:
-    return argv[argv.index(name) + 1]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ._helpers import BACKENDS, DaprStack, RecordingApp, Sidecar, Stack, stack
+from support.stacks import BACKENDS, DaprStack, RecordingApp, Sidecar, Stack, stack
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -17,15 +17,11 @@ import httpx
 import pytest
 
 from jobslab.ports import accepts
-
-from ._helpers import free_port, wait_until
+from support.ports import free_port
+from support.processes import jobslab
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def jobslab(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "jobslab", *args], capture_output=True,
-                          text=True, timeout=timeout)
 
 
 def test_up_status_down_idempotent(tmp_path: Path) -> None:

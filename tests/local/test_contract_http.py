@@ -10,7 +10,8 @@ import itertools
 import httpx
 import pytest
 
-from ._helpers import RecordingApp, Sidecar, Stack, error, wait_until
+from support.stacks import RecordingApp, Sidecar, Stack, error
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ._helpers import RecordingApp, Sidecar, Stack, stack, wait_until
+from support.stacks import RecordingApp, Sidecar, Stack, stack
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ._helpers import RecordingApp, Sidecar, Stack
+from support.stacks import RecordingApp, Sidecar, Stack
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from ._helpers import RecordingApp, Sidecar, Stack, wait_until
+from support.stacks import RecordingApp, Sidecar, Stack
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ._helpers import RecordingApp, Sidecar, free_port, stack, wait_until
+from support.ports import free_port
+from support.stacks import RecordingApp, Sidecar, stack
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,22 +18,17 @@ import pytest
 import yaml
 
 from jobslab.ports import accepts, can_bind
-
-from ._helpers import RecordingApp, Stack, free_port, kill_group, stack, wait_until
+from support.fakes import install_dapr_cli, records
+from support.ports import free_port
+from support.processes import jobslab, kill_group
+from support.stacks import RecordingApp, Stack, stack
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 SHORT_HEADER = ["NAME", "BEGIN", "COUNT", "LAST", "TRIGGER"]
 WIDE_HEADER = ["NAMESPACE", "NAME", "BEGIN", "EXPIRATION", "SCHEDULE", "DUE", "TIME", "TTL",
                "REPEATS", "COUNT", "LAST", "TRIGGER"]
-
-
-def jobslab(*args: str, env: dict[str, str] | None = None,
-            timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k != "JOBSLAB_BACKEND"}
-    full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "jobslab", *args], capture_output=True,
-                          text=True, timeout=timeout, env=full)
 
 
 def sched(s: Stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -359,40 +353,14 @@ def test_every_help_has_examples() -> None:
 
 # --- real Dapr: hand over to `dapr` -------------------------------------------------------------
 
-FAKE_DAPR = textwrap.dedent('''\
-    #!{python}
-    import json, os, socket, sys
-    record = {{"argv": sys.argv[1:]}}
-    if os.environ.get("FAKE_DAPR_DIAL"):  # say this to the etcd at localhost:2379
-        with socket.create_connection(("localhost", 2379), timeout=5) as sock:
-            sock.sendall(os.environ["FAKE_DAPR_DIAL"].encode())
-            sock.shutdown(socket.SHUT_WR)
-            answer = b""
-            while chunk := sock.recv(4096):
-                answer += chunk
-            record["etcd"] = answer.decode(errors="replace")
-    with open(os.environ["FAKE_DAPR_RECORD"], "a") as out:
-        out.write(json.dumps(record) + "\\n")
-    print("fake dapr ran")
-    sys.exit(int(os.environ.get("FAKE_DAPR_EXIT", "0")))
-''')
-
-
 @pytest.fixture
 def fake_dapr(tmp_path: Path) -> dict[str, str]:
     """A ``dapr`` on PATH that records its argv; the environment to run jobslab with."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    dapr = bin_dir / "dapr"
-    dapr.write_text(FAKE_DAPR.format(python=sys.executable))
-    dapr.chmod(0o755)
-    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "FAKE_DAPR_RECORD": str(tmp_path / "dapr-calls.jsonl")}
+    return install_dapr_cli(tmp_path)
 
 
 def calls(env: dict[str, str]) -> list[dict[str, Any]]:
-    path = Path(env["FAKE_DAPR_RECORD"])
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return records(Path(env["FAKE_DAPR_RECORD"]))
 
 
 def test_kubernetes_hands_over_to_dapr(fake_dapr: dict[str, str], tmp_path: Path) -> None:

@@ -13,8 +13,7 @@ from jobslab.schedules import (
     validate,
 )
 from jobslab.schedules._cron import parse_schedule
-
-from .helpers import next_fires, utc
+from support.schedules import next_fires, utc
 
 
 def error_of(schedule: str) -> str:

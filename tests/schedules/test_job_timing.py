@@ -9,8 +9,7 @@ from itertools import islice, pairwise
 import pytest
 
 from jobslab.schedules import JobTiming, ScheduleError, job_fires, next_after, parse_rfc3339
-
-from .helpers import job_fire_strings, next_fires, utc
+from support.schedules import job_fire_strings, next_fires, utc
 
 T0 = "2026-01-01T00:00:00Z"
 

@@ -40,8 +40,7 @@ from jobslab.schedules import (
     plot_timeline,
 )
 from jobslab.schedules._gotime import GO_ZERO_NS, SECOND
-
-from .helpers import job_fire_strings
+from support.schedules import job_fire_strings
 
 T0 = "2026-10-25T00:30:00Z"
 ZERO = "0001-01-01T00:00:00Z"

@@ -8,21 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from jobslab import ports as _ports
-
-
-def wait_until(predicate, timeout: float, what: str) -> None:
-    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout:g} s: {what}")
-        time.sleep(0.05)
 
 
 def _kill_guards(state: Path) -> None:
@@ -32,12 +22,6 @@ def _kill_guards(state: Path) -> None:
             os.killpg(pid, signal.SIGKILL)
         except (OSError, ValueError, KeyError):
             pass
-
-
-@pytest.fixture
-def until():
-    """``until(predicate, timeout, what)``: poll with a deadline (see :func:`wait_until`)."""
-    return wait_until
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """``JOBSLAB_BACKEND=kind`` through ``jobslab.connect()``/``jobslab.serve()`` against fakes.
 
-The recording fakes of tests/cluster/fakes stand in for docker, kind and kubectl, with pods
+The recording fakes of tests/support/fakes.py stand in for docker, kind and kubectl, with pods
 turned on: each applied Deployment gets a stand-in sidecar that dials the handler at the
 ``dapr.io/app-channel-address`` of its manifest, and ``kubectl port-forward`` relays to it.
 The fake node's gateway is this machine's non-loopback IP, so a handler bound to 127.0.0.1
@@ -9,13 +9,12 @@ would never be reached: the test checks the binding by delivery, not only by att
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,38 +22,25 @@ import httpx
 import pytest
 import yaml
 
-# the handler app and the killed kernel of the self-hosted tests (tests/serve is on sys.path,
-# as for every module)
-from test_backends_selfhosted import (
+import jobslab
+from jobslab import jobs, settings
+from jobslab import ports as _ports
+from jobslab.hosting import LocalOnlyError, ServeError, _serve
+from jobslab.processes import pid_alive
+from support.components import cron_component
+from support.fakes import Fakes
+from support.kernels import (
     guard_pids,
     kill_kernel,
     make_app,
     serve_after_a_killed_kernel,
     start_kernel,
 )
-
-import jobslab
-from jobslab import jobs, settings
-from jobslab import ports as _ports
-from jobslab.hosting import LocalOnlyError, ServeError, _serve
-from jobslab.processes import pid_alive
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 CTX = "kind-dapr-jobs"
-
-
-def _load_cluster_fakes() -> Any:
-    path = Path(__file__).parents[1] / "cluster" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("cluster_fakes_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-cluster = _load_cluster_fakes()
 
 
 def host_ip() -> str:
@@ -67,7 +53,7 @@ def host_ip() -> str:
             return "127.0.0.1"
 
 
-def _kill_pods(fakes: Any) -> None:
+def _kill_pods(fakes: Fakes) -> None:
     for deployment in fakes.state["deployments"].values():
         pid = (deployment.get("pod") or {}).get("pid")
         if pid and pid_alive(pid):
@@ -76,34 +62,22 @@ def _kill_pods(fakes: Any) -> None:
 
 @pytest.fixture
 def kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_dir: Path,
-         ports: dict[str, int]) -> Any:
+         ports: dict[str, int]) -> Iterator[Fakes]:
     """A fake kind cluster with Dapr deployed and pods on; JOBSLAB_BACKEND=kind."""
-    bin_dir = tmp_path / "fakebin"
-    bin_dir.mkdir()
-    for tool in cluster.TOOLS:
-        wrapper = bin_dir / tool
-        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{cluster.FAKE_TOOL}" {tool} '
-                           '"$@"\n')
-        wrapper.chmod(0o755)
-    st = cluster.default_state()
-    st.update(clusters=["dapr-jobs"], gateway=host_ip(),
-              releases={CTX: {"name": "dapr", "namespace": "dapr-system", "status": "deployed",
-                              "chart": "dapr-1.18.3", "app_version": "1.18.3"}},
-              pods={"scheduler": f"127.0.0.1:{ports['scheduler_port']}"})
-    state_file = tmp_path / "fake-state.json"
-    state_file.write_text(json.dumps(st))
-    record = tmp_path / "fake-record.jsonl"
+    fakes = Fakes.install(
+        tmp_path, dict(os.environ), clusters=["dapr-jobs"], gateway=host_ip(),
+        releases={CTX: {"name": "dapr", "namespace": "dapr-system", "status": "deployed",
+                        "chart": "dapr-1.18.3", "app_version": "1.18.3"}},
+        pods={"scheduler": f"127.0.0.1:{ports['scheduler_port']}"})
     # the in-cluster Scheduler: the stand-in's (stopped by state_dir's `jobslab down`)
     subprocess.run([sys.executable, "-m", "jobslab", "up", "--state-dir", str(state_dir),
                     "--scheduler-port", str(ports["scheduler_port"])],
                    check=True, capture_output=True, timeout=60)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    monkeypatch.setenv("FAKE_STATE", str(state_file))
-    monkeypatch.setenv("FAKE_RECORD", str(record))
+    for name in ("PATH", "FAKE_STATE", "FAKE_RECORD"):
+        monkeypatch.setenv(name, fakes.env[name])
     monkeypatch.setenv("JOBSLAB_BACKEND", "kind")
     monkeypatch.setattr(_serve, "_backend", None)
     monkeypatch.setattr(settings, "_connected", None)
-    fakes = cluster.Fakes(bin_dir, state_file, record, dict(os.environ))
     yield fakes
     backend = _serve._backend
     try:
@@ -114,12 +88,12 @@ def kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_dir: Path,
         _kill_pods(fakes)
 
 
-def applied_docs(fakes: Any) -> list[dict[str, Any]]:
+def applied_docs(fakes: Fakes) -> list[dict[str, Any]]:
     return [doc for text in fakes.stdin_of("kubectl", "apply") for doc in yaml.safe_load_all(text)]
 
 
 def test_serve_on_kind_binds_all_interfaces_deploys_forwards_and_undeploys(
-        kind: Any, ports: dict[str, int], until: Any) -> None:
+        kind: Fakes, ports: dict[str, int]) -> None:
     base = ports["dapr_http_port"]
     conn = jobslab.connect()
     assert conn.backend == "kind"
@@ -168,12 +142,12 @@ def test_serve_on_kind_binds_all_interfaces_deploys_forwards_and_undeploys(
     delete = [c for c in kind.calls("kubectl") if "delete" in c][-1]
     assert "app.kubernetes.io/instance=kind-lab,app.kubernetes.io/managed-by=jobslab" in delete
     for pod in pods.values():
-        until(lambda pod=pod: not pid_alive(pod["pid"]), 10, f"pod {pod['pid']} stopped")
+        wait_until(lambda pod=pod: not pid_alive(pod["pid"]), 10, f"pod {pod['pid']} stopped")
     for port in (base, base + 1, *(r.app_port for r in handle.replicas)):
-        until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
+        wait_until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
 
 
-def test_a_stopped_replica_is_redeployed_alone(kind: Any, ports: dict[str, int]) -> None:
+def test_a_stopped_replica_is_redeployed_alone(kind: Fakes, ports: dict[str, int]) -> None:
     base = ports["dapr_http_port"]
     handle = jobslab.serve(make_app(), app_id="kind-two", replicas=2, dapr_http_port=base)
     kind.clear_record()
@@ -200,7 +174,7 @@ def test_list_jobs_is_local_only_before_any_connect(monkeypatch: pytest.MonkeyPa
     assert 'jobslab.connect().supports("job_list")' in str(err.value)
 
 
-def test_connect_without_a_cluster_says_to_run_cluster_up(kind: Any) -> None:
+def test_connect_without_a_cluster_says_to_run_cluster_up(kind: Fakes) -> None:
     kind.update(clusters=[])
     with pytest.raises(ServeError, match="jobslab cluster up"):
         jobslab.connect()
@@ -208,14 +182,14 @@ def test_connect_without_a_cluster_says_to_run_cluster_up(kind: Any) -> None:
 
 @pytest.mark.parametrize("guards_too", [False, True], ids=["kernel-killed", "guards-killed-too"])
 def test_a_killed_kernels_port_forwards_are_stopped_by_the_next_connect(
-        kind: Any, ports: dict[str, int], tmp_path: Path, until: Any, guards_too: bool) -> None:
+        kind: Fakes, ports: dict[str, int], tmp_path: Path, guards_too: bool) -> None:
     """The issue: after a kernel is killed, orphaned `kubectl port-forward`s kept 3500+i and
     the next serve() failed with "port in use". Now each forward runs under a guard (which
     stops it when the kernel dies) and is recorded in a pidfile; should the guards die too,
     the next connect() stops the orphans."""
     handle = serve_after_a_killed_kernel(
         tmp_path, ports["dapr_http_port"], Path(os.environ["JOBSLAB_HOME"]) / "kind",
-        "port-forward-*.json", until, guards_too=guards_too)
+        "port-forward-*.json", guards_too=guards_too)
     # the next notebook serves on the same ports (the cluster kept the Deployments)
     jobs.schedule("after", due_time="1s", port=handle.dapr_http_port)
     handle.wait_for(1, job="after", timeout=30)
@@ -223,7 +197,7 @@ def test_a_killed_kernels_port_forwards_are_stopped_by_the_next_connect(
 
 
 def test_jobslab_cluster_forward_stop_cleans_up_from_a_terminal(
-        kind: Any, ports: dict[str, int], tmp_path: Path, until: Any) -> None:
+        kind: Fakes, ports: dict[str, int], tmp_path: Path) -> None:
     base = ports["dapr_http_port"]
     kernel, _ = start_kernel(tmp_path, "killed", base)
     pid_dir = Path(os.environ["JOBSLAB_HOME"]) / "kind"
@@ -234,7 +208,7 @@ def test_jobslab_cluster_forward_stop_cleans_up_from_a_terminal(
     assert done.returncode == 0, done.stderr
     assert f"stopped the port-forward on 127.0.0.1:{base} " in done.stdout
     for pid in forwards:
-        until(lambda pid=pid: not pid_alive(pid), 15, f"port-forward {pid} stopped")
+        wait_until(lambda pid=pid: not pid_alive(pid), 15, f"port-forward {pid} stopped")
     assert _ports.can_bind(base) and _ports.can_bind(base + 1)
     again = subprocess.run([sys.executable, "-m", "jobslab", "cluster", "forward", "--stop"],
                            capture_output=True, text=True, timeout=60)
@@ -242,7 +216,7 @@ def test_jobslab_cluster_forward_stop_cleans_up_from_a_terminal(
 
 
 def test_cron_binding_fires_on_every_replica_on_kind(
-        kind: Any, ports: dict[str, int], tmp_path: Path, until: Any) -> None:
+        kind: Fakes, ports: dict[str, int], tmp_path: Path) -> None:
     """Cron bindings on kind: serve(resources_path=...) applies the component, scoped to the
     app, before the Deployments; each sidecar loads it at start and fires it."""
     resources = tmp_path / "resources"
@@ -268,16 +242,8 @@ def test_cron_binding_fires_on_every_replica_on_kind(
         frame = handle.triggers
         return frame[frame["route"] == "/heartbeat"].groupby("replica").size().to_dict()
 
-    until(lambda: min(fired().get(r, 0) for r in (0, 1)) >= 2, 30,
-          "two binding fires on each replica")
+    wait_until(lambda: min(fired().get(r, 0) for r in (0, 1)) >= 2, 30,
+               "two binding fires on each replica")
     handle.stop()
     assert kind.state["components"] == {} and kind.state["deployments"] == {}
 
-
-
-def cron_component(name: str) -> str:
-    """A cron binding component firing every second (docs/dapr-behaviour.md#cron-bindings)."""
-    return yaml.safe_dump({
-        "apiVersion": "dapr.io/v1alpha1", "kind": "Component", "metadata": {"name": name},
-        "spec": {"type": "bindings.cron", "version": "v1",
-                 "metadata": [{"name": "schedule", "value": "@every 1s"}]}})

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 
 import jobslab
 from jobslab import jobs
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
 
@@ -66,7 +67,7 @@ def test_a_stopped_replica_restarts_and_gets_triggers_again(state_dir, ports) ->
     assert set(both["replica"]) == {0, 1}
 
 
-def test_a_cron_binding_fires_on_every_replica_and_is_recorded(state_dir, ports, until,
+def test_a_cron_binding_fires_on_every_replica_and_is_recorded(state_dir, ports,
                                                                cron_component) -> None:
     """Every replica fires a cron binding: each sidecar runs its own."""
     resources = cron_component("heartbeat", "@every 1s")
@@ -78,8 +79,8 @@ def test_a_cron_binding_fires_on_every_replica_and_is_recorded(state_dir, ports,
         frame = handle.triggers
         return frame[frame["route"] == "/heartbeat"].groupby("replica").size().to_dict()
 
-    until(lambda: min(per_replica().get(r, 0) for r in (0, 1)) >= 2, 30,
-          "two binding fires on each replica")
+    wait_until(lambda: min(per_replica().get(r, 0) for r in (0, 1)) >= 2, 30,
+               "two binding fires on each replica")
     counts = per_replica()
     assert counts.get(0, 0) >= 2 and counts.get(1, 0) >= 2, counts
     frame = handle.triggers

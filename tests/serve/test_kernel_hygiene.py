@@ -17,6 +17,7 @@ from jupyter_client.manager import KernelManager
 
 from jobslab import ports as _ports
 from jobslab.hosting import PortInUseError
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -85,11 +86,11 @@ def healthy(port: int) -> bool:
         return False
 
 
-def test_interrupt_keeps_servers_and_sidecars(kernel, ports, until):
+def test_interrupt_keeps_servers_and_sidecars(kernel, ports):
     km, kc = kernel
     started = serve_in(kc, ports)
     msg_id = kc.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(120)")
-    until(lambda: _printed(kc, msg_id, "sleeping"), 30, "the sleeping cell to start")
+    wait_until(lambda: _printed(kc, msg_id, "sleeping"), 30, "the sleeping cell to start")
     km.interrupt_kernel()
     reply = shell_reply(kc, msg_id, 60)
     assert reply["content"]["status"] == "error"
@@ -111,18 +112,18 @@ def _printed(kc, msg_id, text: str) -> bool:
 
 
 @pytest.mark.parametrize("now", [True, False], ids=["restart-kill", "restart-graceful"])
-def test_kernel_restart_leaves_no_process_holding_a_port(kernel, ports, state_dir, now, until):
+def test_kernel_restart_leaves_no_process_holding_a_port(kernel, ports, state_dir, now):
     km, kc = kernel
     started = serve_in(kc, ports)
     held = [*started["app"], ports["dapr_http_port"], ports["dapr_http_port"] + 1]
     km.restart_kernel(now=now)
     kc.wait_for_ready(timeout=60)
     for port in held:
-        until(lambda p=port: _ports.can_bind(p), 30, f"port {port} to be free")
+        wait_until(lambda p=port: _ports.can_bind(p), 30, f"port {port} to be free")
     import psutil
 
     for pid in started["pids"]:
-        until(lambda p=pid: not psutil.pid_exists(p) or
+        wait_until(lambda p=pid: not psutil.pid_exists(p) or
                    psutil.Process(p).status() == psutil.STATUS_ZOMBIE, 30, f"pid {pid} gone")
     # and the new kernel can serve on the same ports straight away
     again = serve_in(kc, ports)

@@ -23,6 +23,7 @@ import jobslab
 from jobslab import jobs, settings
 from jobslab.hosting import ServeError, _serve
 from jobslab.selfhosted import SelfHostedBackend
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdapr]
 
@@ -61,8 +62,8 @@ def real(state_dir: Path, ports: dict[str, int], monkeypatch: pytest.MonkeyPatch
         backend.impl.stop()  # type: ignore[attr-defined]
 
 
-def test_three_replicas_each_tick_once_replica_stop_and_scheduler_restart(real: dict[str, int],
-                                                                          until: Any) -> None:
+def test_three_replicas_each_tick_once_replica_stop_and_scheduler_restart(
+        real: dict[str, int]) -> None:
     conn = jobslab.connect()
     assert conn.backend == "selfhosted" and conn.details["daprd version"] == "1.18.3"
     handle = jobslab.serve(plain_app(), app_id="real-lab", replicas=3,
@@ -72,7 +73,7 @@ def test_three_replicas_each_tick_once_replica_stop_and_scheduler_restart(real: 
     # Every tick reaches exactly one replica, although the app has no /healthz.
     jobs.schedule("tick", "@every 1s", repeats=6, port=port)
     frame = handle.wait_for(6, job="tick", timeout=30)
-    until(lambda: gone("tick", port), 15, "the job to finish")
+    wait_until(lambda: gone("tick", port), 15, "the job to finish")
     assert len(handle.triggers.query("job == 'tick'")) == 6
     assert len(frame) == 6
 

@@ -1,23 +1,20 @@
-"""Shared helpers for the contract tests: free ports, polling waits, real processes, an app.
+"""Stacks for the contract tests: a scheduler and its sidecars as real processes, and an app.
 
 Everything here starts *real* processes and talks real HTTP; nothing is mocked. A stack is
 either the stand-in (``python -m jobslab scheduler serve`` / ``run``: :class:`Stack`) or real Dapr
 1.18.3 (``scheduler`` / ``daprd``: :class:`DaprStack`), with one interface, so the same test
-body runs against both (``stack(tmp, backend)``).
+body runs against both (``stack(tmp, backend)``, parametrized over :data:`BACKENDS`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,28 +25,12 @@ import httpx
 import pytest
 
 from jobslab.ports import accepts
+from support.ports import free_port
+from support.processes import child_env, kill_group
+from support.waiting import wait_until
 
 #: The two backends the contract tests run against: the same test bodies, parametrized.
 BACKENDS = [pytest.param("standin"), pytest.param("dapr", marks=pytest.mark.realdapr)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
-               what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- a recording app --------------------------------------------------------------------
@@ -162,25 +143,14 @@ class RecordingApp:
 
 def _popen(argv: list[str], env: dict[str, str] | None = None,
            log: Path | None = None) -> subprocess.Popen[bytes]:
-    full_env = dict(os.environ)
-    full_env.pop("DAPR_API_TOKEN", None)
-    full_env.pop("APP_API_TOKEN", None)
-    full_env.update(env or {})
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen(argv, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+    return subprocess.Popen(argv, env=child_env(env), stdout=out, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def _spawn(args: list[str], env: dict[str, str] | None = None,
            log: Path | None = None) -> subprocess.Popen[bytes]:
     return _popen([sys.executable, "-m", "jobslab", *args], env=env, log=log)
-
-
-def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(10)
 
 
 @dataclass
@@ -371,7 +341,3 @@ def stack(tmp: Path, backend: str = "standin") -> Iterator[Stack | DaprStack]:
 def error(resp: httpx.Response) -> tuple[int, str, str]:
     body = resp.json()
     return resp.status_code, body.get("errorCode", ""), body.get("message", "")
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj)

@@ -1,4 +1,4 @@
-"""Helpers shared by the schedule-engine tests."""
+"""Schedule-engine tests: fire times as RFC 3339 strings, and aware datetimes."""
 
 from __future__ import annotations
 
