@@ -207,6 +207,7 @@ def _readme_layout() -> str:
     return section.split("```", 2)[1]
 
 
+@pytest.mark.slow  # git ls-files
 def test_readme_layout_names_every_top_level_folder_and_every_library_part() -> None:
     layout = _readme_layout()
     root = SRC.parents[1]
