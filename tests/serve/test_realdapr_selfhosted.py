@@ -130,3 +130,17 @@ def test_two_installations_run_side_by_side(tmp_path: Path) -> None:
         a.stop()
         b.stop()
     assert not a.scheduler_healthy() and not b.scheduler_healthy()
+
+
+def test_real_scheduler_on_the_stand_ins_port_is_named_with_the_fix(real: dict[str, int],
+                                                                   state_dir: Path) -> None:
+    """The other way round: real Dapr's scheduler still holds the port when a notebook
+    connects to the stand-in. The stand-in's sidecars would wait on its gRPC until every call
+    timed out; connect() says who holds the port and how to free it instead."""
+    jobslab.connect()  # self-hosted: the real scheduler starts on real["scheduler_port"]
+    with pytest.raises(ServeError) as err:
+        jobslab.connect("local")
+    message = str(err.value)
+    assert f"port {real['scheduler_port']} is held by pid" in message
+    assert "not by jobslab's stand-in Scheduler" in message and "scheduler" in message
+    assert "JOBSLAB_SCHEDULER_PORT" in message

@@ -59,7 +59,9 @@ class LocalBackend:
 
     def ensure(self) -> dict[str, Any]:
         cleanup_stale(self.pid_dir)
-        if not _ports.accepts(self.scheduler_port):
+        if _ports.accepts(self.scheduler_port):
+            self._check_scheduler_is_ours()
+        else:
             done = self._cli("up", "--state-dir", str(self.state_dir),
                              "--scheduler-port", str(self.scheduler_port))
             if done.returncode != 0:
@@ -76,6 +78,23 @@ class LocalBackend:
                         f"{self.log_dir}.")
                 time.sleep(0.1)
         return {"scheduler": f"127.0.0.1:{self.scheduler_port}", "state_dir": str(self.state_dir)}
+
+    def _check_scheduler_is_ours(self) -> None:
+        """Something listens on the Scheduler port: make sure it is the stand-in's Scheduler.
+        A real Dapr ``scheduler`` there (say, from ``JOBSLAB_BACKEND=selfhosted``) speaks
+        gRPC; the stand-in's sidecars would wait on it until every call timed out."""
+        pid = _ports.listener_pid(self.scheduler_port)
+        if pid is None:
+            return  # another user's process: the sidecar's own error will say more
+        with contextlib.suppress(psutil.Error):
+            if "jobslab" in " ".join(psutil.Process(pid).cmdline()[1:]):
+                return
+            raise ServeError(
+                f"port {self.scheduler_port} is held by {_ports.describe_pid(pid)}, not by "
+                "jobslab's stand-in Scheduler, so the local backend cannot use it. If that is "
+                "real Dapr's scheduler (JOBSLAB_BACKEND=selfhosted), stop it with "
+                "`JOBSLAB_BACKEND=selfhosted jobslab reset` or `kill "
+                f"{pid}`; or give the stand-in another port with JOBSLAB_SCHEDULER_PORT.")
 
     def restart_scheduler(self, timeout: float = SCHEDULER_TIMEOUT) -> None:
         pid = _ports.listener_pid(self.scheduler_port)
