@@ -104,3 +104,33 @@ def test_run_forwards_signals_and_down_stops_sidecars(tmp_path: Path) -> None:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_reset_stops_everything_recorded_and_forgets_the_jobs(tmp_path: Path) -> None:
+    """`jobslab reset`: one command between two workshop sessions. It stops the Scheduler,
+    a guarded sidecar-like process (a group leader) and a plain recorded process, deletes the
+    store, logs and pidfiles — and leaves files it does not know alone."""
+    from jobslab.processes import pidfiles, spawn
+
+    port = free_port()
+    state = ["--state-dir", str(tmp_path)]
+    assert jobslab("up", *state, "--scheduler-port", str(port)).returncode == 0
+    assert (tmp_path / "scheduler.db").exists()
+    guarded = spawn(["/bin/sleep", "60"], tmp_path / "serve" / "sidecar-1.json")
+    plain = subprocess.Popen(["/bin/sleep", "60"])  # in our process group: not a leader
+    pidfiles.write_pidfile(tmp_path / "selfhosted" / "daprd-app-0.json", plain.pid)
+    (tmp_path / "notes.txt").write_text("the presenter's own file")
+    try:
+        out = jobslab("reset", *state, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "Stopped scheduler" in out.stdout and "no job is left" in out.stdout
+        assert guarded.wait(10) is not None and plain.wait(10) is not None
+        assert not accepts(port)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+        again = jobslab("reset", *state)
+        assert again.returncode == 0 and "nothing was running" in again.stdout
+    finally:
+        for proc in (guarded, plain):
+            if proc.poll() is None:
+                proc.kill()
+        jobslab("down", *state)

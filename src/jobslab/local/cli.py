@@ -33,6 +33,13 @@ _EXAMPLES = {
   jobslab down
   jobslab down --state-dir /tmp/lab2
 """,
+    "reset": """Examples:
+  jobslab reset                               # between two workshop sessions
+  jobslab reset --state-dir /tmp/lab2
+(Stops every process recorded in the state dir — stand-in Scheduler and sidecars, real
+`scheduler`/`daprd` of the self-hosted backend, port-forwards of kind — and deletes the
+jobs, logs and pidfiles. A kind cluster is left alone: `jobslab cluster down` deletes it.)
+""",
     "status": """Examples:
   jobslab status
   jobslab status --json
@@ -65,6 +72,11 @@ def add_commands(sub: Any) -> None:
                        epilog=_EXAMPLES["down"], formatter_class=_FORMAT)
     _state(p)
     p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("reset", help="stop everything and forget every job: a clean slate "
+                       "between two demos", epilog=_EXAMPLES["reset"], formatter_class=_FORMAT)
+    _state(p)
+    p.set_defaults(func=cmd_reset)
 
     p = sub.add_parser("status", help="what is running, on which ports, where the logs are",
                        epilog=_EXAMPLES["status"], formatter_class=_FORMAT)
@@ -176,6 +188,17 @@ def cmd_down(args: argparse.Namespace) -> int:
             failed += 1
             print(f"Could not stop {info.name} (pid {info.pid})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    state = resolve_state_dir(args.state_dir)
+    stopped = daemons.reset(state)
+    for info in stopped:
+        what = info.get("name") or Path(info["pidfile"]).stem
+        print(f"Stopped {what} (pid {info['pid']})")
+    print(f"Reset {state}: nothing runs, no job is left"
+          f"{'' if stopped else ' (nothing was running)'}.")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

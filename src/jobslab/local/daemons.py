@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -166,3 +167,23 @@ def tail(path: Path, lines: int = 10) -> str:
 
 def describe(info: ProcessInfo) -> dict[str, Any]:
     return {**asdict(info), "address": info.address}
+
+
+#: What a state dir holds (``reset`` deletes these and nothing else, so a mistaken
+#: ``--state-dir`` or ``$JOBSLAB_HOME`` can never empty an unrelated folder).
+STATE_ENTRIES = ("run", "serve", "logs", "selfhosted", "scheduler.db", "scheduler.db-wal",
+                 "scheduler.db-shm", "*.log", "port-forward-*.json")
+
+
+def reset(state_dir: Path) -> list[dict[str, Any]]:
+    """Stop every process recorded under ``state_dir`` and delete what it held: the jobs (the
+    stand-in's store, the self-hosted scheduler's etcd data), logs and pidfiles. Returns the
+    records of the processes that were running."""
+    stopped = pidfiles.stop_everything(state_dir)
+    for pattern in STATE_ENTRIES:
+        for path in sorted(state_dir.glob(pattern)):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    return stopped

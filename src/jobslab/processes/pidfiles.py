@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "STOP_TIMEOUT", "cleanup_stale", "create_time", "holder", "owner_alive", "pid_alive",
-    "read_pidfile", "remove_pidfile", "running", "same_process", "stop_group", "write_pidfile",
+    "read_pidfile", "remove_pidfile", "running", "same_process", "stop_everything", "stop_group",
+    "stop_recorded", "write_pidfile",
 ]
 
 
@@ -209,3 +210,41 @@ def running(pid_dir: Path, pattern: str = "*.json") -> list[tuple[Path, dict[str
         else:
             found.append((pidfile, info))
     return found
+
+
+def stop_recorded(info: dict[str, Any], timeout: float = STOP_TIMEOUT) -> None:
+    """Stop the process a pidfile records, whoever started it: its whole group when it leads
+    one (guards, ``jobslab up``'s Scheduler, self-hosted ``scheduler``), else the process."""
+    pid = int(info["pid"])
+    if not same_process(pid, info.get("create_time")):
+        return
+    try:
+        leader = os.getpgid(pid) == pid
+    except OSError:
+        return
+    if leader:
+        stop_group(info, timeout=timeout)
+        return
+    with contextlib.suppress(psutil.Error):
+        proc = psutil.Process(pid)
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except psutil.TimeoutExpired:
+            proc.kill()
+
+
+def stop_everything(root: Path) -> list[dict[str, Any]]:
+    """Stop every process recorded by a pidfile anywhere under ``root`` (sidecars and
+    ``daprd``s before the schedulers they talk to) and delete those pidfiles. Returns the
+    records of what ran."""
+    found = [(path, info) for path in sorted(root.rglob("*.json")) if root.is_dir()
+             if (info := read_pidfile(path)) is not None and "create_time" in info]
+    found.sort(key=lambda item: "scheduler" in item[0].stem)
+    stopped = []
+    for path, info in found:
+        if same_process(info["pid"], info.get("create_time")):
+            stop_recorded(info)
+            stopped.append({**info, "pidfile": str(path)})
+        path.unlink(missing_ok=True)
+    return stopped
