@@ -40,11 +40,23 @@ def test_a_busy_port_is_reported_with_its_holder(monkeypatch) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        monkeypatch.setattr(doctor, "DEFAULT_PORTS", {port: "test port"})
+        monkeypatch.setenv("DAPR_HTTP_PORT", str(port))
         check = next(c for c in doctor.run_checks() if c.name == f"port {port}")
         assert "in use by pid" in check.detail and "this Python process" in check.detail
     check = next(c for c in doctor.run_checks() if c.name == f"port {port}")
-    assert check.detail == "test port: free"
+    assert check.detail == "Dapr HTTP port (first sidecar), from $DAPR_HTTP_PORT: free"
+
+
+def test_the_preflight_checks_the_ports_connect_will_use(monkeypatch) -> None:
+    """The ports come from $DAPR_HTTP_PORT / $JOBSLAB_SCHEDULER_PORT, as connect()'s do."""
+    monkeypatch.delenv("DAPR_HTTP_PORT", raising=False)
+    monkeypatch.delenv("JOBSLAB_SCHEDULER_PORT", raising=False)
+    assert set(doctor.configured_ports()) == {3500, 50006}
+    monkeypatch.setenv("DAPR_HTTP_PORT", "43500")
+    monkeypatch.setenv("JOBSLAB_SCHEDULER_PORT", "43509")
+    names = {c.name for c in doctor.run_checks()}
+    assert {"port 43500", "port 43509"} <= names and "port 3500" not in names
+    assert "port 50006" not in names
 
 
 def test_unwritable_state_dir_says_what_to_do(tmp_path) -> None:

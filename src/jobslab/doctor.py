@@ -7,6 +7,7 @@ and, when something is wrong, exactly what to do. The first lesson runs it.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -17,10 +18,7 @@ from packaging.requirements import Requirement
 from . import DAPR_VERSION, __version__, ports, settings
 from .paths import display_path, state_dir
 
-BACKENDS = ("local", "kind", "selfhosted")
-#: Ports the local backend uses by default (Dapr's defaults): sidecar HTTP and Scheduler.
-DEFAULT_PORTS = {settings.DAPR_HTTP_PORT: "Dapr HTTP port (first sidecar)",
-                 settings.SCHEDULER_PORT: "Scheduler port"}
+BACKENDS = settings.BACKENDS
 #: External tools each backend needs, beyond Python.
 BACKEND_TOOLS = {
     "local": (),
@@ -84,9 +82,21 @@ def _kernel() -> Check:
                  "python -m ipykernel install --user --name python3")
 
 
+def configured_ports() -> dict[int, str]:
+    """The ports the next ``connect()``/``serve()`` will use: ``$DAPR_HTTP_PORT`` and
+    ``$JOBSLAB_SCHEDULER_PORT`` when set, else Dapr's defaults 3500 and 50006."""
+    http, scheduler = settings.dapr_http_port(), settings.scheduler_port()
+    return {http: "Dapr HTTP port (first sidecar)" + _source(settings.ENV_DAPR_HTTP_PORT),
+            scheduler: "Scheduler port" + _source(settings.ENV_SCHEDULER_PORT)}
+
+
+def _source(variable: str) -> str:
+    return f", from ${variable}" if os.environ.get(variable) else ""
+
+
 def _ports() -> list[Check]:
     checks = []
-    for port, what in DEFAULT_PORTS.items():
+    for port, what in configured_ports().items():
         state = "free" if ports.can_bind(port) else (
             f"in use by {ports.holder(port)}; `jobslab status` shows whether jobslab holds it")
         checks.append(Check(f"port {port}", True, f"{what}: {state}"))
