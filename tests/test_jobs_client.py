@@ -31,3 +31,19 @@ def test_no_sidecar_at_all_says_to_start_one() -> None:
         with pytest.raises(jobs.DaprError) as err:
             jobs.get("j", port=port)
     assert "no answer from the Dapr sidecar" in err.value.message
+
+
+def test_a_job_prints_as_indented_json_and_is_still_a_dict() -> None:
+    """print(jobs.get(...)) shows one field per line, not one long line that wraps
+    mid-word in the browser; the value is the dict Dapr returned."""
+    import json
+
+    from IPython.lib.pretty import pretty
+
+    answer = {"name": "report", "schedule": "0 0 2 * * *",
+              "data": {"@type": "type.googleapis.com/google.protobuf.Value", "value": "é"}}
+    job = jobs.Job(answer)
+    assert job == answer and isinstance(job, dict)
+    assert str(job) == json.dumps(answer, indent=2, ensure_ascii=False)
+    assert str(job).splitlines()[1] == '  "name": "report",'
+    assert pretty(job) == str(job)

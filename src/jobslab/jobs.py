@@ -20,6 +20,7 @@ docs/dapr-behaviour.md#request-body and docs/dapr-behaviour.md#success-responses
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +31,7 @@ from . import settings
 from .errors import JobslabError
 from .features import local_only_error
 
-__all__ = ["DaprError", "base_url", "delete", "get", "list_jobs", "schedule"]
+__all__ = ["DaprError", "Job", "base_url", "delete", "get", "list_jobs", "schedule"]
 
 DEFAULT_PORT = settings.DAPR_HTTP_PORT
 #: Seconds to wait for the sidecar to answer one request: longer than daprd's own 30 s deadline
@@ -168,8 +169,23 @@ def schedule(
     return _request("POST", _path(name), port, body)
 
 
-def get(name: str, *, port: int | None = None) -> dict[str, Any]:
-    """The stored job as Dapr returns it (``GET /v1.0/jobs/<name>``), parsed.
+class Job(dict[str, Any]):
+    """A job as Dapr's GET returns it: a plain ``dict`` that prints readably.
+
+    ``print(job)`` (and a notebook cell ending in ``job``) shows indented JSON, one field per
+    line, instead of one long line that wraps mid-word in the browser.
+    """
+
+    def __str__(self) -> str:
+        return json.dumps(self, indent=2, ensure_ascii=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+def get(name: str, *, port: int | None = None) -> Job:
+    """The stored job as Dapr returns it (``GET /v1.0/jobs/<name>``), parsed into a
+    :class:`Job` (a ``dict`` that prints as indented JSON).
 
     ``data`` comes back wrapped as ``{"@type": ".../google.protobuf.Value", "value": ...}``
     and a job without a failure policy shows the default ``constant`` 1s × 3
@@ -179,8 +195,9 @@ def get(name: str, *, port: int | None = None) -> dict[str, Any]:
     Example::
 
         jobs.get("report")["data"]["value"]     # {'to': 'ops'}
+        print(jobs.get("report"))               # indented JSON
     """
-    return _request("GET", _path(name), port)
+    return Job(_request("GET", _path(name), port))
 
 
 def delete(name: str, *, port: int | None = None) -> None:
