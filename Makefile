@@ -9,14 +9,21 @@ STAMP_DEV := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 # `make lessons LESSONS="02 03"` runs only those lessons.
 LESSONS ?=
+# `make check LAB=04` checks labs/04-*.ipynb; `make grade LAB=04 SUBMISSIONS=dir/` grades a folder.
+LAB ?=
+SUBMISSIONS ?= submissions
+WORKERS ?= 2
+GRADES ?=
 
-.PHONY: lab test lint unit notebooks lessons labs bench run doctor cluster-up cluster-down cluster-status clean help
+.PHONY: lab test lint unit notebooks lessons labs labs-check check grade bench run doctor cluster-up cluster-down cluster-status clean help
 
 help:
 	@echo "make lab          open JupyterLab on notebooks/ (creates .venv on first run)"
 	@echo "make test         ruff + pytest + nbval over notebooks/ and solutions/"
 	@echo "make lessons      run every lesson headless (papermill), time it; JOBSLAB_BACKEND=selfhosted for real Dapr"
 	@echo "make labs         regenerate labs/ from solutions/"
+	@echo "make check LAB=NN check your answers in labs/NN-*.ipynb (every exercise right = pass)"
+	@echo "make grade LAB=NN SUBMISSIONS=dir/  grade submissions: gradebook in grades/lab-NN/"
 	@echo "make bench        run benchmarks/ and write benchmarks/results/"
 	@echo "make run          start the local Dapr stand-in (jobslab up)"
 	@echo "make doctor       what is installed, what is listening, what to fix"
@@ -39,7 +46,16 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $@
 
-lab: $(STAMP_LAB)
+# JupyterLab reads default settings from the environment's share/jupyter/lab/settings: no
+# "get notified about Jupyter news?" pop-up over the first screen of a workshop.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(LAB_OVERRIDES): jupyter/overrides.json | $(BIN)/python
+	@mkdir -p $(@D)
+	@cp $< $@
+
+lab: $(STAMP_LAB) $(LAB_OVERRIDES)
+	@$(BIN)/python -m jobslab lab-banner notebooks/00-index.ipynb
 	@$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/00-index.ipynb
 
 lint: $(STAMP_DEV)
@@ -52,13 +68,25 @@ unit: $(STAMP_DEV)
 notebooks: $(STAMP_DEV)
 	@$(BIN)/python scripts/test-notebooks
 
-test: lint unit notebooks
+test: lint labs-check unit notebooks
 
 lessons: $(STAMP_DEV)
 	@$(BIN)/python scripts/make-lessons $(LESSONS)
 
 labs: $(STAMP_DEV)
 	@$(BIN)/python scripts/make-labs
+
+labs-check: $(STAMP_DEV)
+	@$(BIN)/python scripts/make-labs --check
+
+check: $(STAMP_LAB)
+	@[ -n "$(LAB)" ] || { echo "usage: make check LAB=NN  (checks labs/NN-*.ipynb)"; exit 2; }
+	@ls labs/$(LAB)-*.ipynb >/dev/null 2>&1 || { echo "no lab labs/$(LAB)-*.ipynb"; exit 2; }
+	@$(BIN)/python scripts/test-notebooks labs/$(LAB)-*.ipynb
+
+grade: $(STAMP_LAB)
+	@[ -n "$(LAB)" ] || { echo "usage: make grade LAB=NN SUBMISSIONS=dir/ [WORKERS=2] [GRADES=out/]"; exit 2; }
+	@$(BIN)/jobslab grade $(SUBMISSIONS) --lab $(LAB) --workers $(WORKERS) $(if $(GRADES),--out $(GRADES))
 
 bench: $(STAMP_DEV)
 	@$(BIN)/python -m benchmarks

@@ -79,3 +79,38 @@ def test_cli_exit_code_reflects_problems(tmp_path) -> None:
                            str(tmp_path)], capture_output=True, text=True, env=env)
     assert proc.returncode == 1
     assert "[FIX] backend" in proc.stdout
+
+
+@pytest.mark.parametrize(("backend", "says"), [
+    (None, "on the local backend (the local stand-in for daprd + Scheduler, Dapr HTTP port "
+           "3500, Scheduler port 50006)."),
+    ("selfhosted", "on the selfhosted backend (real daprd + scheduler 1.18.3"),
+    ("kind", "on the kind backend (real Dapr 1.18.3 in the kind cluster"),
+    ("nope", "JOBSLAB_BACKEND='nope' is not a backend"),
+])
+def test_make_lab_says_which_notebook_opens_on_which_backend(monkeypatch, backend, says) -> None:
+    for name in ("JOBSLAB_BACKEND", "DAPR_HTTP_PORT", "JOBSLAB_SCHEDULER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    if backend:
+        monkeypatch.setenv("JOBSLAB_BACKEND", backend)
+    line = doctor.banner("notebooks/00-index.ipynb")
+    assert line.startswith("Dapr Jobs Lab: opening notebooks/00-index.ipynb") and says in line
+    assert "\n" not in line
+
+
+def test_make_lab_installs_the_jupyterlab_overrides_and_prints_the_banner_first() -> None:
+    """No news pop-up over a workshop's first screen: the overrides file sets JupyterLab's
+    own notification settings to values its schema allows, and `make lab` copies it into the
+    environment's share/jupyter/lab/settings before starting JupyterLab."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    overrides = json.loads((root / "jupyter" / "overrides.json").read_text())
+    notification = overrides["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
+    makefile = (root / "Makefile").read_text()
+    assert "LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json" in makefile
+    lab = makefile.split("\nlab: ", 1)[1].split("\n\n", 1)[0]
+    assert "$(LAB_OVERRIDES)" in lab.splitlines()[0]
+    assert lab.index("lab-banner") < lab.index("jupyter lab")

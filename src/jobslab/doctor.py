@@ -156,7 +156,36 @@ def _cmd(args: argparse.Namespace) -> int:
     return 0 if report(args.state_dir) else 1
 
 
+_WHAT_ANSWERS = {
+    "local": "the local stand-in for daprd + Scheduler",
+    "selfhosted": f"real daprd + scheduler {DAPR_VERSION} from `dapr init --slim`",
+    "kind": f"real Dapr {DAPR_VERSION} in the kind cluster of `jobslab cluster up`",
+}
+
+
+def banner(notebook: str) -> str:
+    """The one line ``make lab`` prints before JupyterLab's own output: which notebook opens
+    and which Dapr will answer it."""
+    name = settings.configured_backend()
+    if name not in _WHAT_ANSWERS:
+        return (f"Dapr Jobs Lab: opening {notebook}; JOBSLAB_BACKEND={name!r} is not a backend "
+                f"(use {', '.join(BACKENDS)}), so connect() will refuse it: `make doctor`.")
+    ports = (f", Dapr HTTP port {settings.dapr_http_port()}, Scheduler port "
+             f"{settings.scheduler_port()}" if name != "kind" else "")
+    return (f"Dapr Jobs Lab: opening {notebook} on the {name} backend "
+            f"({_WHAT_ANSWERS[name]}{ports}).")
+
+
+def _banner_cmd(args: argparse.Namespace) -> int:
+    print(banner(args.notebook), flush=True)
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="what is installed, what is listening, what to fix")
     p.add_argument("--state-dir", default=None, help="state directory to check")
     p.set_defaults(func=_cmd)
+    p = sub.add_parser("lab-banner", help="the line `make lab` prints: which notebook opens, "
+                       "on which backend")
+    p.add_argument("notebook", help="the notebook JupyterLab opens")
+    p.set_defaults(func=_banner_cmd)
