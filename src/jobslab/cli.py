@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "jobslab.schedulercli",
     "jobslab.cluster.cli",
     "jobslab.doctor",
+    "jobslab.grading.cli",
 )
 
 #: "Examples:" blocks for commands whose module gives none, by ``prog``.

@@ -11,8 +11,7 @@ import pytest
 import jobslab
 from jobslab import checks
 from jobslab.checks import CheckFailed, Fail, exercise, expect
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from support.grading import LAB90
 
 
 @exercise("97.1", title="the answer is 42")
@@ -53,7 +52,7 @@ def test_a_failure_raises_one_line_and_prints_nothing(capsys: pytest.CaptureFixt
 
 
 def test_check_failed_is_a_jobslab_error() -> None:
-    from jobslab.checks._errors import JobslabError
+    from jobslab.errors import JobslabError
 
     assert issubclass(CheckFailed, JobslabError) and issubclass(Fail, JobslabError)
     assert issubclass(checks.UnknownExercise, JobslabError)
@@ -106,7 +105,7 @@ def test_exercises_are_enumerable_in_numeric_order() -> None:
 
 
 def test_a_lab_module_is_found_on_the_checks_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(checks.ENV_CHECKS_PATH, str(FIXTURES))
+    monkeypatch.setenv(checks.ENV_CHECKS_PATH, str(LAB90))
     found = checks.exercises("90-fixture")
     assert [(e.id, e.points) for e in found] == [("90.1", 1), ("90.2", 1), ("90.3", 1),
                                                  ("90.4", 2)]

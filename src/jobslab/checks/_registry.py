@@ -3,7 +3,7 @@
 A lab's checks live in one module, ``jobslab.checks.labNN`` (``lab04.py`` for lesson 04's lab),
 imported on first use. Folders in ``$JOBSLAB_CHECKS_PATH`` (``os.pathsep``-separated) are
 searched for ``labNN.py`` too, so tests and instructors can add labs without touching the
-package (the tests' fixture lab lives in ``tests/grading/fixtures/``).
+package (the tests' fixture lab lives in ``tests/support/lab90/``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import JobslabError
+from ..errors import JobslabError
 
 #: ``$JOBSLAB_CHECKS_PATH``: extra folders searched for ``labNN.py`` check modules.
 ENV_CHECKS_PATH = "JOBSLAB_CHECKS_PATH"

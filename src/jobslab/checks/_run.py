@@ -17,7 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 
-from ._errors import JobslabError
+from ..errors import JobslabError
 from ._registry import Exercise, get_exercise
 
 #: ``$JOBSLAB_GRADING_RESULTS``: when set, checks record to this file and never raise.

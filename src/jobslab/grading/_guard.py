@@ -1,0 +1,153 @@
+"""What a submission's processes may not do while graded: reach another one's ports, or
+signal processes that are not its own.
+
+``jobslab grade`` puts a ``sitecustomize.py`` on the ``PYTHONPATH`` of every submission, so
+each Python process of it (the kernel, the stand-in's Scheduler and sidecars) calls
+:func:`install` at start-up. :func:`install` adds an audit hook (PEP 578; hooks cannot be
+removed once added) that:
+
+- refuses ``socket.connect`` to any port of the grader's port range that is not this
+  submission's (the range lies below the ephemeral ports, so no app port the OS picks is in
+  it), and to any other port whose listening process belongs to another grading run (its
+  environment holds another ``$JOBSLAB_GRADING_ID``) or to none (the grader, a learner's own
+  lab, other services) — with ``PermissionError``, after writing one JSON line to
+  ``$JOBSLAB_GRADING_VIOLATIONS``;
+- refuses ``os.kill``/``os.killpg`` of a process that is not this submission's.
+
+Ports are looked up once per process and port. Native code (daprd, a ``curl`` started with
+``subprocess``, ctypes) is not covered: docs/labs-and-grading.md#limits.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sys
+import threading
+from typing import Any
+
+ENV_ID = "JOBSLAB_GRADING_ID"
+ENV_OWN_PORTS = "JOBSLAB_GRADING_OWN_PORTS"
+ENV_RANGE = "JOBSLAB_GRADING_RANGE"
+ENV_VIOLATIONS = "JOBSLAB_GRADING_VIOLATIONS"
+
+SITECUSTOMIZE = (
+    "# Written by jobslab grade: guard this submission's processes "
+    "(docs/labs-and-grading.md#isolation).\n"
+    "try:\n"
+    "    from jobslab.grading._guard import install\n"
+    "except Exception:  # jobslab missing in this interpreter: nothing to guard with\n"
+    "    pass\n"
+    "else:\n"
+    "    install()\n"
+)
+
+_state = threading.local()
+_installed = False
+
+
+class _Guard:
+    def __init__(self, grading_id: str, own: set[int], first: int, last: int,
+                 violations: str | None) -> None:
+        self.id = grading_id
+        self.own = own
+        self.first, self.last = first, last
+        self.violations = violations
+        self.ports: dict[int, bool] = {}
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def _owner_id(self, pid: int) -> str | None:
+        """The grading id in ``pid``'s environment ('' when it has none, None when the
+        process is gone)."""
+        import psutil
+
+        try:
+            return psutil.Process(pid).environ().get(ENV_ID, "")
+        except psutil.NoSuchProcess:
+            return None
+        except (psutil.AccessDenied, OSError):
+            return ""
+
+    def port_allowed(self, port: int) -> bool:
+        if port in self.own:
+            return True
+        if port in self.ports:
+            return self.ports[port]
+        if self.first <= port < self.last:  # another submission's block (the OS never picks
+            self.ports[port] = False        # these: the range lies outside ephemeral ports)
+            return False
+        import psutil
+
+        listeners = [c.pid for c in psutil.net_connections("inet")
+                     if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port]
+        allowed = all(pid is not None and self._owner_id(pid) in (self.id, None)
+                      for pid in listeners)
+        self.ports[port] = allowed
+        return allowed
+
+    def kill_allowed(self, pid: int, sig: int, group: bool) -> bool:
+        if sig == 0:
+            return True  # "does it exist?" changes nothing
+        if not group and pid == 0:
+            return True  # our own process group
+        if not group and pid == -1:
+            return False  # every process we may signal
+        target = abs(pid)
+        return self._owner_id(target) in (self.id, None)
+
+    # -- the hook --------------------------------------------------------------------------
+
+    def record(self, kind: str, target: Any) -> None:
+        if not self.violations:
+            return
+        try:
+            with open(self.violations, "a", encoding="utf-8") as out:
+                out.write(json.dumps({"kind": kind, "target": target, "pid": os.getpid()})
+                          + "\n")
+        except OSError:
+            pass
+
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        if event not in ("socket.connect", "os.kill", "os.killpg"):
+            return
+        if getattr(_state, "busy", False):
+            return
+        _state.busy = True
+        try:
+            if event == "socket.connect":
+                address = args[1]
+                if not (isinstance(address, tuple) and len(address) >= 2
+                        and isinstance(address[1], int)):
+                    return
+                if not self.port_allowed(address[1]):
+                    self.record("port", address[1])
+                    raise PermissionError(
+                        errno.EACCES, f"jobslab grade: port {address[1]} is not this "
+                        "submission's; a graded notebook may reach only its own sidecars, "
+                        "Scheduler and app")
+            else:
+                pid, sig = int(args[0]), int(args[1])
+                if not self.kill_allowed(pid, sig, group=event == "os.killpg"):
+                    self.record("kill", pid)
+                    raise PermissionError(
+                        errno.EPERM, f"jobslab grade: process {pid} is not this submission's")
+        finally:
+            _state.busy = False
+
+
+def install() -> None:
+    """Add the audit hook to this process when ``$JOBSLAB_GRADING_ID`` is set (once)."""
+    global _installed
+    grading_id = os.environ.get(ENV_ID)
+    if _installed or not grading_id:
+        return
+    own = {int(p) for p in os.environ.get(ENV_OWN_PORTS, "").split(",") if p.strip()}
+    first, _, last = os.environ.get(ENV_RANGE, "0-0").partition("-")
+    sys.addaudithook(_Guard(grading_id, own, int(first or 0), int(last or 0),
+                            os.environ.get(ENV_VIOLATIONS)))
+    _installed = True
+
+
+__all__ = ["ENV_ID", "ENV_OWN_PORTS", "ENV_RANGE", "ENV_VIOLATIONS", "SITECUSTOMIZE", "install"]
