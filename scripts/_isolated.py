@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,23 +22,15 @@ REAL_DAPR_MISSING = ("daprd/scheduler not found in ~/.dapr/bin or on PATH; get t
                      "`dapr init --slim --runtime-version 1.18.3`")
 
 
-def free(port: int) -> bool:
-    """True when nothing listens on 127.0.0.1:``port`` (we could bind it)."""
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+def ports() -> tuple[int, int, object]:
+    """A Scheduler port and a base Dapr HTTP port with two more after it (up to three
+    replicas), leased for this run (``jobslab.ports.lease_block``: below the ephemeral range,
+    never the block of another run started at the same moment). Returns ``(scheduler port,
+    base Dapr HTTP port, lease)``; the ports stay ours until ``lease.release()``."""
+    from jobslab.ports import lease_block
 
-
-def ports(first: int = 43500, last: int = 44500) -> tuple[int, int]:
-    """A free Scheduler port and a base Dapr HTTP port with two more free ports after it,
-    from blocks of ten in [first, last)."""
-    for base in range(first, last, 10):
-        if all(free(p) for p in (base, base + 1, base + 2, base + 5)):
-            return base + 5, base
-    raise SystemExit(f"no free ports between {first} and {last} for the notebooks")
+    lease = lease_block(6)
+    return lease.base + 5, lease.base, lease
 
 
 def real_dapr_installed() -> bool:
@@ -50,15 +41,14 @@ def real_dapr_installed() -> bool:
 
 
 @contextlib.contextmanager
-def isolated(backend: str, prefix: str, first: int = 43500,
-             last: int = 44500) -> Iterator[dict[str, str]]:
+def isolated(backend: str, prefix: str) -> Iterator[dict[str, str]]:
     """The environment for one isolated run on ``backend``; stops what it started on exit.
 
     Yields a copy of ``os.environ`` with JOBSLAB_HOME (a temporary dir), JOBSLAB_BACKEND,
     JOBSLAB_SCHEDULER_PORT and DAPR_HTTP_PORT set.
     """
-    scheduler_port, dapr_port = ports(first, last)
-    with tempfile.TemporaryDirectory(prefix=prefix) as state:
+    scheduler_port, dapr_port, lease = ports()
+    with lease, tempfile.TemporaryDirectory(prefix=prefix) as state:
         env = dict(os.environ, JOBSLAB_HOME=state, JOBSLAB_BACKEND=backend,
                    JOBSLAB_SCHEDULER_PORT=str(scheduler_port), DAPR_HTTP_PORT=str(dapr_port))
         try:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO
 
 
 def can_bind(port: int, host: str = "127.0.0.1") -> bool:
@@ -119,3 +123,61 @@ def describe_pid(pid: int) -> str:
             cmd = cmd[:117] + "..."
         return f"pid {pid} ({cmd})"
     return f"pid {pid}"
+
+
+#: Where port leases are recorded: one lock file per block, shared by every jobslab process of
+#: this machine's user(s).
+LEASE_DIR = Path(tempfile.gettempdir()) / "jobslab-port-leases"
+
+
+class PortLease:
+    """A block of ports held for one run: an exclusive ``flock`` on a lock file, released by
+    :meth:`release` or when the process ends (so a crashed run never leaks its block)."""
+
+    def __init__(self, base: int, size: int, handle: IO[str]) -> None:
+        self.base = base
+        self.ports = list(range(base, base + size))
+        self._handle: IO[str] | None = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file drops the lock
+            self._handle = None
+
+    def __enter__(self) -> PortLease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lease_block(size: int, *, first: int = 20000, last: int = 32000,
+                step: int = 10) -> PortLease:
+    """``size`` consecutive free ports no other jobslab run holds, from blocks of ``step`` in
+    ``[first, last)`` — by default below Linux's ephemeral range (32768-60999), so an outgoing
+    connection never borrows one between the check and the bind.
+
+    Free-now is not enough when runs start together (two test runs, a grader next to a
+    learner): each block is leased with a lock file under :data:`LEASE_DIR`, so two runs never
+    get the same block, however close their starts.
+    """
+    import fcntl
+
+    if size > step:
+        raise ValueError(f"a block holds at most {step} ports, {size} asked")
+    LEASE_DIR.mkdir(parents=True, exist_ok=True)
+    bases = list(range(first, last - step + 1, step))
+    start = random.randrange(len(bases)) if bases else 0
+    for base in bases[start:] + bases[:start]:
+        handle = open(LEASE_DIR / f"{base}.lock", "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        if all(can_bind(port) for port in range(base, base + size)):
+            handle.write(str(os.getpid()))
+            handle.flush()
+            return PortLease(base, size, handle)
+        handle.close()
+    raise OSError(f"no block of {size} free ports between {first} and {last}")
