@@ -68,6 +68,22 @@ def test_records_jobs_and_bindings_not_other_routes(served):
     assert str(frame["received"].dt.tz) == "UTC"
 
 
+def test_the_method_tells_a_bindings_options_probe_from_a_trigger(served):
+    """daprd probes a cron binding's route with OPTIONS once at start-up; that is recorded
+    with its method, and the summary does not count the 405 as a failed trigger."""
+    from jobslab.hosting._recording import summary
+
+    url, log, _ = served
+    assert httpx.options(f"{url}/cron-binding").status_code == 405
+    assert httpx.post(f"{url}/cron-binding").status_code == 200
+    log.wait_for(2, timeout=5)
+    assert list(log.frame()["method"]) == ["OPTIONS", "POST"]
+    assert list(log.frame()["status"]) == [405, 200]
+    said = summary(log.snapshot())
+    assert "1 of them OPTIONS probes of a cron binding" in said
+    assert "error status" not in said
+
+
 def test_handler_exception_is_recorded_not_printed(served, capsys):
     url, log, _ = served
     assert httpx.post(f"{url}/job/boom").status_code == 500

@@ -31,7 +31,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JOB_PREFIX = "/job/"
-COLUMNS = ["received", "replica", "route", "job", "status", "body", "error"]
+COLUMNS = ["received", "replica", "method", "route", "job", "status", "body", "error"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +41,8 @@ class Trigger:
     ``body`` is the raw text (for a job: only its ``data``,
     docs/dapr-behaviour.md#trigger-body); ``status`` is what the app answered (2xx and 404
     count as success for Dapr); ``error`` is the traceback when the handler raised (the app
-    then answered 500).
+    then answered 500). ``method`` tells a trigger (``POST``) from the ``OPTIONS`` probe daprd
+    sends a cron binding's route once at start-up (docs/dapr-behaviour.md#cron-bindings).
     """
 
     received: dt.datetime
@@ -51,6 +52,7 @@ class Trigger:
     status: int
     body: str
     error: str = ""
+    method: str = "POST"
 
     def json(self) -> Any:
         """The body parsed as JSON (None for an empty body)."""
@@ -134,8 +136,12 @@ def summary(triggers: Iterable[Trigger]) -> str:
         return "none arrived"
     counts = Counter((t.job, t.replica) for t in items)
     parts = [f"{job!r} ×{c} on replica {r}" for (job, r), c in sorted(counts.items())]
-    failed = sum(1 for t in items if t.status >= 300 and t.status != 404)
-    extra = f" ({failed} answered with an error status)" if failed else ""
+    probes = sum(1 for t in items if t.method == "OPTIONS")
+    failed = sum(1 for t in items
+                 if t.method != "OPTIONS" and t.status >= 300 and t.status != 404)
+    notes = [f"{probes} of them OPTIONS probes of a cron binding"] if probes else []
+    notes += [f"{failed} answered with an error status"] if failed else []
+    extra = f" ({'; '.join(notes)})" if notes else ""
     return f"{len(items)} arrived: " + ", ".join(parts) + extra
 
 
@@ -213,4 +219,5 @@ class RecordingMiddleware:
                 status = 500
         finally:
             self.log.add(Trigger(received, self.replica, path, name, status,
-                                 body.decode("utf-8", "replace"), error))
+                                 body.decode("utf-8", "replace"), error,
+                                 str(scope.get("method", "POST"))))
