@@ -38,6 +38,9 @@ FORBIDDEN = {
     "jobslab.cluster": {"jobslab.hosting", "jobslab.selfhosted", "jobslab.local"},
     "jobslab.local": {"jobslab.hosting", "jobslab.cluster", "jobslab.selfhosted"},
     "jobslab.jobs": {"jobslab.hosting", "jobslab.cluster", "jobslab.selfhosted", "jobslab.local"},
+    "jobslab.checks": {"jobslab.grading", "jobslab.cluster", "jobslab.local"},
+    "jobslab.progress": {"jobslab.hosting", "jobslab.cluster", "jobslab.selfhosted",
+                         "jobslab.local", "jobslab.checks", "jobslab.grading"},
 }
 
 
