@@ -170,3 +170,33 @@ def test_a_port_range_inside_the_ephemeral_ports_is_refused() -> None:
 def test_an_unknown_lab_stops_grading_before_it_starts(tmp_path: Path) -> None:
     with pytest.raises(grading.GradingError, match="lab 96 has no checks"):
         grading.grade([tmp_path], "96")
+
+
+def test_the_guard_fences_other_sandboxes_and_allows_its_own(tmp_path: Path) -> None:
+    from jobslab.grading._guard import SITE, _Guard
+
+    fence, mine, other = tmp_path / "run", tmp_path / "run" / "me", tmp_path / "run" / "you"
+    for folder in (mine, other, fence / SITE):
+        folder.mkdir(parents=True)
+    (mine / "link").symlink_to(other)
+    guard = _Guard("me", {21000}, 21000, 23000, None, str(fence), str(mine))
+    assert guard.path_allowed(str(mine / "work" / "x.db"), write=True)
+    assert guard.path_allowed(str(tmp_path / "elsewhere.txt"), write=True)
+    assert guard.path_allowed(str(fence / SITE / "sitecustomize.py"), write=False)
+    assert not guard.path_allowed(str(fence / SITE / "sitecustomize.py"), write=True)
+    assert not guard.path_allowed(str(other / "results.jsonl"), write=False)
+    assert not guard.path_allowed(str(fence), write=False)
+    assert not guard.path_allowed(str(mine / "link" / "results.jsonl"), write=True)
+    assert guard.path_allowed(3, write=True)  # a file descriptor: not a path
+
+
+def test_the_guard_refuses_other_blocks_of_the_range_and_keeps_its_own() -> None:
+    from jobslab.grading._guard import _Guard
+
+    guard = _Guard("me", {21000, 21005}, 21000, 23000, None)
+    assert guard.port_allowed(21000) and guard.port_allowed(21005)
+    assert not guard.port_allowed(21010) and not guard.port_allowed(22995)
+    assert guard.kill_allowed(12345, 0, group=False)  # signal 0 only asks
+    assert guard.kill_allowed(0, 9, group=False)  # its own process group
+    assert not guard.kill_allowed(-1, 9, group=False)  # everything it may signal
+    assert not guard.kill_allowed(1, 9, group=False)  # init carries no grading id

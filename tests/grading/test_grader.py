@@ -90,11 +90,13 @@ def test_a_snooping_submission_is_blocked_and_the_others_are_untouched(graded) -
     results = graded[3]
     assert results["snoops"].status == "blocked"
     assert "signal processes that are not its own" in results["snoops"].reason
+    assert "touch files of other submissions" in results["snoops"].reason
     assert results["correct"].total == results["correct"].max  # ran beside it, unharmed
     executed = nbformat.read(graded[1] / "executed" / "snoops.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code"
                       for o in c.get("outputs", []))
-    assert "ports refused: all" in printed and "kill refused" in printed
+    for refused in ("ports refused: all", "kill refused", "listing refused", "writing refused"):
+        assert refused in printed
 
 
 def test_nothing_is_left_running_or_on_disk(graded) -> None:

@@ -73,7 +73,17 @@ print("ports refused:", "all" if refused == tried else f"{refused} of {tried}")
 try:
     os.kill(psutil.Process().parents()[-1].pid, signal.SIGTERM)  # the oldest ancestor
 except PermissionError:
-    print("kill refused")'''
+    print("kill refused")
+fence = os.path.dirname(os.environ["JOBSLAB_GRADING_ROOT"])
+try:
+    os.listdir(fence)
+except PermissionError:
+    print("listing refused")
+try:
+    with open(os.path.join(fence, "someone-else", "results.jsonl"), "a") as forged:
+        forged.write("{}")
+except PermissionError:
+    print("writing refused")'''
 
 
 def write_all(folder: Path) -> dict[str, Path]:

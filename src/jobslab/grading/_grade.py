@@ -359,7 +359,7 @@ def grade_one(sub: Submission, settings: Settings, blocks: PortBlocks,
         return SubmissionResult(sub.student, lab, exercises, "grader-error", str(err),
                                 str(sub.path))
     try:
-        sandbox = Sandbox(Path(tempfile.mkdtemp(prefix=f"jobslab-grade-{sub.student[:20]}-",
+        sandbox = Sandbox(Path(tempfile.mkdtemp(prefix=f"{sub.student[:20]}-",
                                                 dir=settings.scratch)),
                           base, settings.backend, settings.port_range, site_dir).create()
     except OSError as err:
@@ -417,6 +417,9 @@ def grade_one(sub: Submission, settings: Settings, blocks: PortBlocks,
             if "kill" in kinds:
                 blocked = (blocked + " and " if blocked else "tried to ") + \
                     "signal processes that are not its own"
+            if "file" in kinds:
+                blocked = (blocked + " and " if blocked else "tried to ") + \
+                    "touch files of other submissions or of the grader"
             reason = f"{blocked} (blocked)" + (f"; {reason}" if reason else "")
             status = "blocked"
         why_stopped = reason if status != "graded" else ""
@@ -501,8 +504,12 @@ def grade(submissions: Sequence[str | os.PathLike[str]], lab: str | int, *,
         settings.scratch = Path(scratch)
     blocks = PortBlocks(*port_range)
     results: list[SubmissionResult] = []
-    with tempfile.TemporaryDirectory(prefix="jobslab-grade-site-") as site:
-        site_dir = Path(site)
+    settings.scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="jobslab-grade-", dir=settings.scratch) as run_dir:
+        # The run's folder is the guard's fence: the site folder and one sandbox each.
+        settings.scratch = Path(run_dir)
+        site_dir = settings.scratch / _guard.SITE
+        site_dir.mkdir()
         (site_dir / "sitecustomize.py").write_text(_guard.SITECUSTOMIZE, encoding="utf-8")
         bar = None
         if progress:

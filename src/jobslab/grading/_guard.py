@@ -12,7 +12,12 @@ removed once added) that:
   environment holds another ``$JOBSLAB_GRADING_ID``) or to none (the grader, a learner's own
   lab, other services) — with ``PermissionError``, after writing one JSON line to
   ``$JOBSLAB_GRADING_VIOLATIONS``;
-- refuses ``os.kill``/``os.killpg`` of a process that is not this submission's.
+- refuses ``os.kill``/``os.killpg`` of a process that is not this submission's;
+- fences the grading run's folder (``$JOBSLAB_GRADING_FENCE``, which holds every sandbox):
+  inside it a submission may use only its own sandbox (``$JOBSLAB_GRADING_ROOT``, symbolic
+  links resolved) and read the guard's own ``site`` folder — opening, listing, removing,
+  renaming or linking anything else there is refused, so no submission reads or writes
+  another's records, notebook or state.
 
 Ports are looked up once per process and port. Native code (daprd, a ``curl`` started with
 ``subprocess``, ctypes) is not covered: docs/labs-and-grading.md#limits.
@@ -31,6 +36,20 @@ ENV_ID = "JOBSLAB_GRADING_ID"
 ENV_OWN_PORTS = "JOBSLAB_GRADING_OWN_PORTS"
 ENV_RANGE = "JOBSLAB_GRADING_RANGE"
 ENV_VIOLATIONS = "JOBSLAB_GRADING_VIOLATIONS"
+ENV_FENCE = "JOBSLAB_GRADING_FENCE"
+ENV_ROOT = "JOBSLAB_GRADING_ROOT"
+#: The folder of the fence that holds ``sitecustomize.py`` (readable by every submission).
+SITE = "site"
+
+#: Audit events that touch a path, and the positions of their path arguments.
+_PATH_EVENTS = {
+    "open": (0,), "os.listdir": (0,), "os.scandir": (0,), "os.remove": (0,), "os.rmdir": (0,),
+    "os.rename": (0, 1), "os.link": (0, 1), "os.symlink": (0, 1), "os.truncate": (0,),
+    "os.chmod": (0,), "os.chown": (0,), "os.mkdir": (0,), "os.utime": (0,),
+    "shutil.rmtree": (0,), "shutil.copyfile": (0, 1), "shutil.copytree": (0, 1),
+    "os.chdir": (0,),
+}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 SITECUSTOMIZE = (
     "# Written by jobslab grade: guard this submission's processes "
@@ -49,12 +68,42 @@ _installed = False
 
 class _Guard:
     def __init__(self, grading_id: str, own: set[int], first: int, last: int,
-                 violations: str | None) -> None:
+                 violations: str | None, fence: str = "", root: str = "") -> None:
         self.id = grading_id
         self.own = own
         self.first, self.last = first, last
         self.violations = violations
         self.ports: dict[int, bool] = {}
+        self.fence = os.path.realpath(fence) if fence else ""
+        self.root = os.path.realpath(root) if root else ""
+        self.site = os.path.join(self.fence, SITE) if fence else ""
+        # Reading the interpreter's own files (every import) needs no further look, unless
+        # the fence lies among them.
+        prefixes = {os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix)}
+        self.readable = tuple(p for p in prefixes if not (self.fence + os.sep).startswith(p))
+
+    @staticmethod
+    def _inside(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder + os.sep)
+
+    def path_allowed(self, raw: Any, write: bool) -> bool:
+        """False for a path in the fence that is neither this sandbox's nor (to read) the
+        guard's site folder."""
+        if not self.fence or isinstance(raw, int) or raw is None:
+            return True
+        try:
+            path = os.path.abspath(os.fsdecode(raw))
+        except (TypeError, ValueError):
+            return True
+        if not write and path.startswith(self.readable):
+            return True
+        if self.root and self._inside(path, self.root):
+            return self._inside(os.path.realpath(path), self.root) or \
+                not self._inside(os.path.realpath(path), self.fence)
+        real = path if not os.path.lexists(path) else os.path.realpath(path)
+        if not (self._inside(path, self.fence) or self._inside(real, self.fence)):
+            return True
+        return not write and self._inside(real, self.site)
 
     # -- decisions -----------------------------------------------------------------------
 
@@ -109,7 +158,28 @@ class _Guard:
         except OSError:
             pass
 
+    def _check_paths(self, event: str, args: tuple[Any, ...]) -> None:
+        if event == "open":
+            mode, flags = args[1] if len(args) > 1 else None, args[2] if len(args) > 2 else 0
+            write = bool((isinstance(mode, str) and any(c in mode for c in "wax+"))
+                         or (isinstance(flags, int) and flags & _WRITE_FLAGS))
+        else:
+            write = event not in ("os.listdir", "os.scandir", "os.chdir")
+        for index in _PATH_EVENTS[event]:
+            if index < len(args) and not self.path_allowed(args[index], write):
+                self.record("file", event)
+                raise PermissionError(errno.EACCES, "jobslab grade: that path belongs to "
+                                      "another submission or to the grader")
+
     def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        if event in _PATH_EVENTS:
+            if self.fence and not getattr(_state, "busy", False):
+                _state.busy = True
+                try:
+                    self._check_paths(event, args)
+                finally:
+                    _state.busy = False
+            return
         if event not in ("socket.connect", "os.kill", "os.killpg"):
             return
         if getattr(_state, "busy", False):
@@ -146,8 +216,10 @@ def install() -> None:
     own = {int(p) for p in os.environ.get(ENV_OWN_PORTS, "").split(",") if p.strip()}
     first, _, last = os.environ.get(ENV_RANGE, "0-0").partition("-")
     sys.addaudithook(_Guard(grading_id, own, int(first or 0), int(last or 0),
-                            os.environ.get(ENV_VIOLATIONS)))
+                            os.environ.get(ENV_VIOLATIONS), os.environ.get(ENV_FENCE, ""),
+                            os.environ.get(ENV_ROOT, "")))
     _installed = True
 
 
-__all__ = ["ENV_ID", "ENV_OWN_PORTS", "ENV_RANGE", "ENV_VIOLATIONS", "SITECUSTOMIZE", "install"]
+__all__ = ["ENV_FENCE", "ENV_ID", "ENV_OWN_PORTS", "ENV_RANGE", "ENV_ROOT", "ENV_VIOLATIONS",
+           "SITE", "SITECUSTOMIZE", "install"]

@@ -102,8 +102,12 @@ class Sandbox:
     def own_ports(self) -> list[int]:
         return [self.base_port + o for o in (*_HTTP_OFFSETS, _SCHEDULER_OFFSET)]
 
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
     def create(self) -> Sandbox:
-        for folder in (self.state, self.work):
+        for folder in (self.state, self.work, self.tmp):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -123,6 +127,9 @@ class Sandbox:
             _guard.ENV_OWN_PORTS: ",".join(map(str, self.own_ports)),
             _guard.ENV_RANGE: f"{self.port_range[0]}-{self.port_range[1]}",
             _guard.ENV_VIOLATIONS: str(self.violations),
+            _guard.ENV_FENCE: str(self.site_dir.parent),
+            _guard.ENV_ROOT: str(self.root),
+            "TMPDIR": str(self.tmp),
             "PYTHONPATH": os.pathsep.join(python_path),
             "PYTHONUNBUFFERED": "1",
             "MPLBACKEND": "Agg",
@@ -157,7 +164,8 @@ class Sandbox:
         """Stop the stand-in (``jobslab down``), or the real Scheduler on ``selfhosted``."""
         env = self.env()
         env.pop("PYTHONPATH", None)
-        env.pop(_guard.ENV_ID, None)  # the clean-up itself is not the submission
+        for name in (_guard.ENV_ID, _guard.ENV_FENCE, "TMPDIR"):
+            env.pop(name, None)  # the clean-up itself is not the submission
         if self.backend == "selfhosted":
             with contextlib.suppress(Exception):
                 from ..selfhosted import SelfHostedBackend
