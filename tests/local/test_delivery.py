@@ -6,6 +6,7 @@ docs/dapr-behaviour.md#timing)."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from pathlib import Path
 
@@ -59,6 +60,24 @@ def test_trigger_body_is_only_the_data(http: httpx.Client, rec: RecordingApp, da
     assert call.headers["content-type"] == "application/json"
     assert call.body == body
     assert int(call.headers["content-length"]) == len(body)
+
+
+@pytest.mark.parametrize(("data", "body"), [
+    (b"9007199254740993", b"9007199254740992"),  # 2**53 + 1
+    (b'{"n": 9007199254740993, "m": [-9007199254740993, 18446744073709551617, 1e21, 0.1]}',
+     b'{"m":[-9007199254740992,18446744073709552000,1e+21,0.1],"n":9007199254740992}'),
+])
+def test_data_numbers_travel_as_float64(http: httpx.Client, rec: RecordingApp, data: bytes,
+                                        body: bytes) -> None:
+    """data is a google.protobuf.Value, whose numbers are float64: an integer above 2**53
+    arrives rounded, in the trigger body and in GET alike."""
+    name, kept = fresh(), fresh()
+    assert http.post(f"/v1.0/jobs/{name}", content=b'{"dueTime": "0s", "data": ' + data + b"}"
+                     ).status_code == 204
+    assert wait_until(lambda: rec.jobs(name), what="the trigger")[0].body == body
+    http.post(f"/v1.0/jobs/{kept}", content=b'{"dueTime": "1h", "data": ' + data + b"}")
+    assert http.get(f"/v1.0/jobs/{kept}").json()["data"]["value"] == json.loads(body)
+    http.delete(f"/v1.0/jobs/{kept}")
 
 
 def test_no_data_is_an_empty_body_and_names_are_escaped(http: httpx.Client,

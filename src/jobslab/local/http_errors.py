@@ -28,11 +28,15 @@ DELETE_JOB = "DAPR_SCHEDULER_DELETE_JOB"
 MALFORMED = "ERR_MALFORMED_REQUEST"
 
 _HTML = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                       "\u2028": "\\u2028", "\u2029": "\\u2029"})
+                       "\u2028": "\\u2028", "\u2029": "\\u2029",
+                       # a byte of invalid UTF-8 kept by surrogateescape: Go writes \ufffd
+                       **{chr(0xDC00 + b): "\\ufffd" for b in range(0x80, 0x100)}})
 
 
 def go_json(obj: Any) -> bytes:
-    """Go ``encoding/json.Marshal`` of plain data: compact, HTML-escaped, UTF-8."""
+    """Go ``encoding/json.Marshal`` of plain data: compact, HTML-escaped, UTF-8; a string
+    holding bytes of invalid UTF-8 (decoded with ``surrogateescape``) gets ``\\ufffd`` for
+    each, as Go writes them."""
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
     return text.translate(_HTML).encode("utf-8")
 
