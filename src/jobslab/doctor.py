@@ -186,6 +186,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state-dir", default=None, help="state directory to check")
     p.set_defaults(func=_cmd)
     p = sub.add_parser("lab-banner", help="the line `make lab` prints: which notebook opens, "
-                       "on which backend")
+                       "on which backend", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="Examples:\n  jobslab lab-banner notebooks/00-index.ipynb\n"
+                       "  JOBSLAB_BACKEND=selfhosted jobslab lab-banner notebooks/00-index.ipynb\n")
     p.add_argument("notebook", help="the notebook JupyterLab opens")
     p.set_defaults(func=_banner_cmd)
