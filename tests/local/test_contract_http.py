@@ -163,6 +163,19 @@ def test_unknown_zone_is_500(http: httpx.Client) -> None:
         assert (status, code, message) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB", SCHED_500 + why)
 
 
+def test_go_time_errors_write_non_ascii_as_bytes(http: httpx.Client) -> None:
+    """Go's time package quotes its own way (time.quote, not strconv.Quote): every byte of a
+    non-ASCII character as \\xNN, in @every durations and in dueTime timestamps alike."""
+    for body, why in (
+            ({"schedule": "@every 1hé"},
+             'time: unknown unit "h\\xc3\\xa9" in duration "1h\\xc3\\xa9"'),
+            ({"schedule": "@every 5ü"},
+             'time: unknown unit "\\xc3\\xbc" in duration "5\\xc3\\xbc"')):
+        status, code, message = error(http.post(f"/v1.0/jobs/{fresh()}", json=body))
+        assert (status, code) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB"), message
+        assert message.endswith(why), message
+
+
 NAME_500 = ("failed to schedule job due to: rpc error: code = Unknown desc = "
             'job name is invalid "app||default||contract||')
 

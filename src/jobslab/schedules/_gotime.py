@@ -61,6 +61,22 @@ def go_quote(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def go_time_quote(s: str) -> str:
+    """``s`` as Go's ``time`` package quotes it in its errors (``time.quote``, not
+    ``strconv.Quote``): ``"`` and ``\\`` escaped, and every byte of a non-ASCII or control
+    character written as ``\\xNN`` — ``unknown unit "h\\xc3\\xa9"``, where ``%q`` would keep
+    ``é``."""
+    out = []
+    for ch in s:
+        if ord(ch) >= 0x80 or ch < " ":
+            out.extend(f"\\x{byte:02x}" for byte in ch.encode("utf-8", "surrogatepass"))
+        elif ch in '"\\':
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def parse_go_duration(s: str) -> int:
     """Go's ``time.ParseDuration``: ``"1h30m"``, ``"1.5s"``, ``"-10s"``, ``"500ms"``, ``"0"``.
 
@@ -74,20 +90,20 @@ def parse_go_duration(s: str) -> int:
     if s == "0":
         return 0
     if s == "":
-        raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+        raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
     total = 0  # Go accumulates in a uint64 and allows 1<<63 (for the negative minimum)
     while s:
         # The next character must be [0-9.]
         if not (s[0] == "." or "0" <= s[0] <= "9"):
-            raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+            raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
         # leadingInt: [0-9]*, overflowing past 1<<63.
         i, v = 0, 0
         while i < len(s) and "0" <= s[i] <= "9":
             if v > _LIMIT // 10:
-                raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+                raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
             v = v * 10 + ord(s[i]) - 48
             if v > _LIMIT:
-                raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+                raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
             i += 1
         pre = i > 0
         s = s[i:]
@@ -110,32 +126,32 @@ def parse_go_duration(s: str) -> int:
             post = i > 0
             s = s[i:]
         if not pre and not post:
-            raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+            raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
         i = 0
         while i < len(s) and s[i] != "." and not ("0" <= s[i] <= "9"):
             i += 1
         if i == 0:
-            raise GoTimeError(f"time: missing unit in duration {go_quote(orig)}")
+            raise GoTimeError(f"time: missing unit in duration {go_time_quote(orig)}")
         u = s[:i]
         s = s[i:]
         unit = _UNITS.get(u)
         if unit is None:
-            raise GoTimeError(f"time: unknown unit {go_quote(u)} in duration {go_quote(orig)}")
+            raise GoTimeError(f"time: unknown unit {go_time_quote(u)} in duration {go_time_quote(orig)}")
         if v > _LIMIT // unit:
-            raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+            raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
         v *= unit
         if frac > 0:
             # Go: v += uint64(float64(f) * (float64(unit) / scale))
             v += int(float(frac) * (float(unit) / float(scale)))
             if v > _LIMIT:
-                raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+                raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
         total += v
         if total > _LIMIT:
-            raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+            raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
     if neg:
         return -total
     if total > _MAX_INT64:
-        raise GoTimeError(f"time: invalid duration {go_quote(orig)}")
+        raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
     return total
 
 
@@ -185,12 +201,12 @@ def parse_rfc3339(s: str) -> int:
     """
     m = _RFC3339.match(s)
     if not m:
-        raise GoTimeError(f"parsing time {go_quote(s)} as \"2006-01-02T15:04:05Z07:00\"")
+        raise GoTimeError(f"parsing time {go_time_quote(s)} as \"2006-01-02T15:04:05Z07:00\"")
     y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
     frac = m.group(7)
     zone = m.group(8)
     if not (1 <= mo <= 12 and 1 <= d <= _days_in_month(y, mo) and h < 24 and mi < 60 and sec < 60):
-        raise GoTimeError(f"parsing time {go_quote(s)}: value out of range")
+        raise GoTimeError(f"parsing time {go_time_quote(s)}: value out of range")
     nanos = 0
     if frac:
         digits = frac[1:10]
@@ -199,7 +215,7 @@ def parse_rfc3339(s: str) -> int:
     if zone != "Z":
         oh, om = int(zone[1:3]), int(zone[4:6])
         if oh >= 24 or om >= 60:
-            raise GoTimeError(f"parsing time {go_quote(s)}: time zone offset out of range")
+            raise GoTimeError(f"parsing time {go_time_quote(s)}: time zone offset out of range")
         offset = (oh * 3600 + om * 60) * (-1 if zone[0] == "-" else 1)
     unix = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
     return unix * SECOND + nanos
