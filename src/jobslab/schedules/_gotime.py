@@ -136,7 +136,8 @@ def parse_go_duration(s: str) -> int:
         s = s[i:]
         unit = _UNITS.get(u)
         if unit is None:
-            raise GoTimeError(f"time: unknown unit {go_time_quote(u)} in duration {go_time_quote(orig)}")
+            raise GoTimeError(f"time: unknown unit {go_time_quote(u)} in duration "
+                              f"{go_time_quote(orig)}")
         if v > _LIMIT // unit:
             raise GoTimeError(f"time: invalid duration {go_time_quote(orig)}")
         v *= unit
