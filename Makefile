@@ -15,7 +15,7 @@ SUBMISSIONS ?= submissions
 WORKERS ?= 2
 GRADES ?=
 
-.PHONY: lab test lint unit notebooks lessons labs labs-check check grade bench run doctor cluster-up cluster-down cluster-status clean help
+.PHONY: lab test lint unit notebooks lessons labs labs-check check grade bench run reset doctor cluster-up cluster-down cluster-status clean help
 
 help:
 	@echo "make lab          open JupyterLab on notebooks/ (creates .venv on first run)"
@@ -26,6 +26,7 @@ help:
 	@echo "make grade LAB=NN SUBMISSIONS=dir/  grade submissions: gradebook in grades/lab-NN/"
 	@echo "make bench        run benchmarks/ and write benchmarks/results/"
 	@echo "make run          start the local Dapr stand-in (jobslab up)"
+	@echo "make reset        stop everything and forget every job: a clean slate between two demos"
 	@echo "make doctor       what is installed, what is listening, what to fix"
 	@echo "make cluster-up   the kind + Dapr 1.18.3 backend (needs Docker, kind, kubectl, helm)"
 	@echo "make cluster-down delete the kind cluster (the only clean reset)"
@@ -93,6 +94,9 @@ bench: $(STAMP_DEV)
 
 run: $(STAMP_DEV)
 	@$(BIN)/jobslab up
+
+reset: $(STAMP_DEV)
+	@$(BIN)/jobslab reset
 
 doctor: $(STAMP_DEV)
 	@$(BIN)/jobslab doctor
