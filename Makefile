@@ -95,7 +95,7 @@ bench: $(STAMP_DEV)
 run: $(STAMP_DEV)
 	@$(BIN)/jobslab up
 
-reset: $(STAMP_DEV)
+reset: $(STAMP_LAB)
 	@$(BIN)/jobslab reset
 
 doctor: $(STAMP_DEV)
