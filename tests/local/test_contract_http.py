@@ -196,6 +196,12 @@ def test_invalid_names_are_500_without_validation_prefix(http: httpx.Client, nam
     %q), and the message lacks "job failed validation: "."""
     r = http.post(f"/v1.0/jobs/{name}", json={"dueTime": "1s"})
     assert error(r) == (500, "DAPR_SCHEDULER_SCHEDULE_JOB", f'{NAME_500}{shown}": {why}')
+    # GET and DELETE check the name too: "job name is invalid", not "job not found" / 204.
+    rest = NAME_500.split("failed to schedule job due to: ", 1)[1]
+    assert error(http.get(f"/v1.0/jobs/{name}")) == (
+        500, "DAPR_SCHEDULER_GET_JOB", f'failed to get job due to: {rest}{shown}": {why}')
+    assert error(http.delete(f"/v1.0/jobs/{name}")) == (
+        500, "DAPR_SCHEDULER_DELETE_JOB", f'failed to delete job due to: {rest}{shown}": {why}')
 
 
 def test_name_limit_is_512_bytes_of_the_whole_key(http: httpx.Client) -> None:

@@ -332,9 +332,7 @@ class Scheduler:
     def schedule(self, ns: str, app: str, name: str, job: dict[str, Any],
                  overwrite: bool) -> None:
         assert self.store is not None
-        problem = name_error(name, ns, app)
-        if problem:
-            raise RpcError("Unknown", problem)
+        self._check_name(ns, app, name)
         try:
             timing = JobTiming.build(
                 schedule=job.get("schedule"), due_time=job.get("dueTime"), ttl=job.get("ttl"),
@@ -370,8 +368,17 @@ class Scheduler:
         self.store.put(rec)
         self._push(rec)
 
+    def _check_name(self, ns: str, app: str, name: str) -> None:
+        """The Scheduler checks the key on every call, not only on schedule: a GET or DELETE
+        of an invalid name is "job name is invalid", never "job not found"
+        (docs/dapr-behaviour.md#job-names)."""
+        problem = name_error(name, ns, app)
+        if problem:
+            raise RpcError("Unknown", problem)
+
     def get(self, ns: str, app: str, name: str) -> dict[str, Any]:
         assert self.store is not None
+        self._check_name(ns, app, name)
         rec = self.store.get((ns, app, name))
         if rec is None:
             raise RpcError("NotFound", f"job not found: {name}")
@@ -380,6 +387,7 @@ class Scheduler:
     def delete(self, ns: str, app: str, name: str) -> bool:
         """Delete one job; True when it existed (``jobslab scheduler delete`` says which)."""
         assert self.store is not None
+        self._check_name(ns, app, name)
         existed = self.store.delete((ns, app, name))
         if existed:
             self.stats.deleted += 1
