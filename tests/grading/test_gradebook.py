@@ -200,3 +200,28 @@ def test_the_guard_refuses_other_blocks_of_the_range_and_keeps_its_own() -> None
     assert guard.kill_allowed(0, 9, group=False)  # its own process group
     assert not guard.kill_allowed(-1, 9, group=False)  # everything it may signal
     assert not guard.kill_allowed(1, 9, group=False)  # init carries no grading id
+
+
+def test_jobslab_grade_exits_0_whatever_the_scores(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from jobslab.cli import main
+
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "broken.ipynb").write_text("{", encoding="utf-8")
+    out = tmp_path / "grades"
+    assert main(["grade", str(tmp_path / "subs"), "--lab", "90", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "broken" in printed and "0/5" in printed and "invalid" in printed
+    assert (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()[1].startswith(
+        "broken,90,0,0,0,0,0,5,invalid,not a notebook: corrupt JSON")
+    assert (out / "feedback" / "broken.txt").exists() and (out / "gradebook.html").exists()
+
+
+def test_jobslab_grade_exits_2_when_grading_cannot_start(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from jobslab.cli import main
+
+    assert main(["grade", str(tmp_path), "--lab", "96"]) == 2
+    assert "lab 96 has no checks" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path), "--lab", "90", "--out", str(tmp_path / "o")]) == 2
+    assert "no submissions" in capsys.readouterr().err

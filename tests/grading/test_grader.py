@@ -19,7 +19,7 @@ from support.grading import EXPECTED, LAB90, SOLUTION, write_all
 pytestmark = pytest.mark.slow
 
 #: Small limits, so the hanging and flooding fixtures end quickly.
-LIMITS = {"workers": 2, "cell_timeout": 8, "timeout": 180, "max_output": 1024 * 1024}
+LIMITS = {"workers": 2, "cell_timeout": 20, "timeout": 240, "max_output": 1024 * 1024}
 
 
 @pytest.fixture(scope="module")
