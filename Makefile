@@ -15,11 +15,12 @@ SUBMISSIONS ?= submissions
 WORKERS ?= 2
 GRADES ?=
 
-.PHONY: lab test lint unit notebooks lessons labs labs-check check grade bench run reset doctor cluster-up cluster-down cluster-status clean help
+.PHONY: lab test browser lint unit notebooks lessons labs labs-check check grade bench run reset doctor cluster-up cluster-down cluster-status clean help
 
 help:
 	@echo "make lab          open JupyterLab on notebooks/ (creates .venv on first run)"
 	@echo "make test         ruff + pytest + nbval over notebooks/ and solutions/"
+	@echo "make browser      every lesson in JupyterLab in headless Chromium (screenshots in build/browser/)"
 	@echo "make lessons      run every lesson headless (papermill), time it; JOBSLAB_BACKEND=selfhosted for real Dapr"
 	@echo "make labs         regenerate labs/ from solutions/"
 	@echo "make check LAB=NN check your answers in labs/NN-*.ipynb (every exercise right = pass)"
@@ -70,6 +71,12 @@ notebooks: $(STAMP_DEV)
 	@$(BIN)/python scripts/test-notebooks
 
 test: lint labs-check unit notebooks
+
+# The browser tier beyond 00-index (which `make test` runs): Run All Cells of every lesson in
+# JupyterLab, in headless Chromium (apt installs chromium and chromium-driver when missing and
+# run as root; elsewhere the tier is skipped in one line).
+browser: $(STAMP_DEV)
+	@$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 lessons: $(STAMP_DEV)
 	@$(BIN)/python scripts/make-lessons $(LESSONS)

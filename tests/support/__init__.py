@@ -15,4 +15,6 @@ hooks only, built from what is here (tests/test_repository.py checks all of this
 - ``components`` Dapr Component YAML: ``CRON``, ``cron_component``
 - ``schedules``  schedule-engine tests: ``next_fires``, ``job_fire_strings``, ``utc``
 - ``lanes``      the fast lane's guard: a test not marked ``slow`` starts no process
+- ``browser``    the browser tier: ``JupyterLab`` as ``make lab`` starts it, ``chrome``,
+                 ``LabPage`` (what a learner does and sees), ``visit_all``, ``Seen``
 """
