@@ -36,8 +36,18 @@ def test_learner_copy_strips_answers_and_outputs(tmp_path) -> None:
     assert labs.generate(tmp_path / "solutions", tmp_path / "labs") == ["01-lab.ipynb"]
     lab = nbformat.read(tmp_path / "labs" / "01-lab.ipynb", as_version=4)
     assert "FRI" not in lab.cells[0].source
-    assert lab.cells[1].source == "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert lab.cells[1].source == ("def f():\n    # YOUR CODE HERE\n    # Hint: "
+                                   f"{labs.DEFAULT_HINT}\n    raise NotImplementedError()")
     assert lab.cells[2].outputs == [] and lab.cells[2].execution_count is None
+
+
+def test_the_stub_carries_the_solutions_hint() -> None:
+    """``### BEGIN SOLUTION hint: …`` puts that hint in the learner's stub; the answer goes."""
+    cell = new_code_cell("x = 1\n### BEGIN SOLUTION hint: POST to your own sidecar\n"
+                         "r = httpx.post(url)\n### END SOLUTION\nprint(x)")
+    stub = labs.strip_cell(cell).source
+    assert stub == ("x = 1\n# YOUR CODE HERE\n# Hint: POST to your own sidecar\n"
+                    "raise NotImplementedError()\nprint(x)")
 
 
 def test_check_reports_stale_and_orphaned_labs(tmp_path) -> None:

@@ -6,8 +6,10 @@ In a solution notebook, answer code sits between marker lines::
     schedule = "0 0 18 * * FRI"
     ### END SOLUTION
 
-The learner copy replaces each block with ``# YOUR CODE HERE`` (keeping the indentation) and
-``raise NotImplementedError()``; markdown between ``<!-- BEGIN ANSWER -->`` and
+The learner copy replaces each block with a stub: ``# YOUR CODE HERE``, a hint, and
+``raise NotImplementedError()``, keeping the indentation. The hint is the text after
+``hint:`` on the BEGIN line (``### BEGIN SOLUTION hint: POST to your own sidecar``), else
+:data:`DEFAULT_HINT`. Markdown between ``<!-- BEGIN ANSWER -->`` and
 ``<!-- END ANSWER -->`` is removed; outputs and execution counts are cleared. The same markers
 as nbgrader, so instructors already know them.
 """
@@ -20,19 +22,25 @@ from pathlib import Path
 import nbformat
 
 _CODE_BLOCK = re.compile(
-    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)",
+    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION(?:[^\S\n]*hint:[^\S\n]*(?P<hint>[^\n]*))?[^\n]*\n"
+    r".*?^[ \t]*### END SOLUTION[^\n]*(\n|$)",
     re.S | re.M,
 )
+#: The stub's hint when the solution gives none.
+DEFAULT_HINT = "the instructions above say what to write; the check below says what is missing"
+
+
+def _stub(match: re.Match[str]) -> str:
+    indent, hint = match["indent"], (match["hint"] or "").strip() or DEFAULT_HINT
+    return (f"{indent}# YOUR CODE HERE\n{indent}# Hint: {hint}\n"
+            f"{indent}raise NotImplementedError()\n")
 _MD_BLOCK = re.compile(r"<!-- BEGIN ANSWER -->.*?<!-- END ANSWER -->\n?", re.S)
 
 
 def strip_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
     cell = nbformat.from_dict(dict(cell))
     if cell.cell_type == "code":
-        cell.source = _CODE_BLOCK.sub(
-            lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError()\n",
-            cell.source,
-        ).rstrip("\n")
+        cell.source = _CODE_BLOCK.sub(_stub, cell.source).rstrip("\n")
         cell.outputs = []
         cell.execution_count = None
         cell.metadata.pop("execution", None)
