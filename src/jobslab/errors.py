@@ -17,7 +17,11 @@ are re-exported by their package (``jobslab.jobs.DaprError``, ``jobslab.schedule
     ├── DaprError               Dapr answered an error (jobslab.jobs)
     ├── ScheduleError           a schedule Dapr would refuse (jobslab.schedules)
     ├── ComponentError          a component file the stand-in cannot load (jobslab.local)
-    └── PortInUse               a port the stand-in needs is taken (jobslab.local)
+    ├── PortInUse               a port the stand-in needs is taken (jobslab.local)
+    ├── Fail                    a lab check's verdict, with its hint (jobslab.checks)
+    ├── CheckFailed             jobslab.check() outside grading: the one-line failure
+    ├── UnknownExercise         no check registered under that id (jobslab.checks)
+    └── GradingError            jobslab grade cannot start (jobslab.grading)
 
 This module imports nothing, so any layer can use it.
 """
