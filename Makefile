@@ -70,7 +70,9 @@ unit: $(STAMP_DEV)
 notebooks: $(STAMP_DEV)
 	@$(BIN)/python scripts/test-notebooks
 
-test: lint labs-check unit notebooks
+# pytest and the notebooks side by side (scripts/run-tests); `make unit` / `make notebooks` alone.
+test: lint labs-check $(STAMP_DEV)
+	@$(BIN)/python scripts/run-tests $(PYTEST_ARGS)
 
 # The browser tier beyond 00-index (which `make test` runs): Run All Cells of every lesson in
 # JupyterLab, in headless Chromium (apt installs chromium and chromium-driver when missing and

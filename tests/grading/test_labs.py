@@ -1,6 +1,7 @@
 """Every lab in solutions/ proves both directions (docs/labs-and-grading.md#testing-a-lab): its
-solution earns every point of every registered exercise, on the stand-in and on real Dapr, and
-its untouched learner copy earns none. Labs are found as they land; with none, nothing runs."""
+solution earns every point of every registered exercise, and its untouched learner copy earns
+none, through the grader on the stand-in; on real Dapr, the grader runs one lab and nbval all
+of them. Labs are found as they land; with none, nothing runs."""
 
 from __future__ import annotations
 
@@ -62,8 +63,11 @@ def test_the_solution_passes_and_the_untouched_lab_fails_every_check(
 
 @pytest.mark.slow
 @pytest.mark.realdapr
-@pytest.mark.parametrize("solution", SOLUTIONS, ids=IDS)
+@pytest.mark.parametrize("solution", SOLUTIONS[:1], ids=IDS[:1])
 def test_the_solution_passes_every_check_on_real_dapr(solution: Path, tmp_path: Path) -> None:
+    """Grading on real Dapr, with a real lab. (Every solution passes every check on real Dapr
+    under nbval, where a failed check raises: scripts/test-notebooks runs solutions/ on both
+    backends, so grading each again here would add minutes and prove nothing new.)"""
     results = _grade(tmp_path, solution.name[:2],
                      {"solution": nbformat.read(solution, as_version=4)}, backend="selfhosted")
     right = results["solution"]
