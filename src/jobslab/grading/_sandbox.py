@@ -34,31 +34,35 @@ _BLOCK = 10
 
 
 class PortBlocks:
-    """Blocks of ten ports in ``[first, last)``, handed out under a lock."""
+    """Blocks of ten ports in ``[first, last)``, each leased until :meth:`give_back` with a
+    lock file (:func:`jobslab.ports.lease_block`), so two grading runs, or a grader next to a
+    test run, never hand out the same block — not only the workers of one run."""
 
     def __init__(self, first: int, last: int) -> None:
         if last - first < _BLOCK:
             raise GradingError(f"the port range {first}-{last} holds no block of {_BLOCK} ports")
         self.first, self.last = first, last
-        self._taken: set[int] = set()
+        self._leases: dict[int, _ports.PortLease] = {}
         self._lock = threading.Lock()
 
     def take(self) -> int:
         """A base port whose block is free now and reserved until :meth:`give_back`."""
         with self._lock:
-            for base in range(self.first, self.last - _BLOCK + 1, _BLOCK):
-                if base in self._taken:
-                    continue
-                wanted = [base + o for o in (*_HTTP_OFFSETS, _SCHEDULER_OFFSET)]
-                if all(_ports.can_bind(p) for p in wanted):
-                    self._taken.add(base)
-                    return base
-        raise GradingError(f"no free block of ports between {self.first} and {self.last}; "
-                           "free some, or give another range (--ports FIRST-LAST)")
+            try:
+                lease = _ports.lease_block(_SCHEDULER_OFFSET + 1, first=self.first,
+                                           last=self.last, step=_BLOCK)
+            except OSError:
+                raise GradingError(
+                    f"no free block of ports between {self.first} and {self.last}; free "
+                    "some, or give another range (--ports FIRST-LAST)") from None
+            self._leases[lease.base] = lease
+            return lease.base
 
     def give_back(self, base: int) -> None:
         with self._lock:
-            self._taken.discard(base)
+            lease = self._leases.pop(base, None)
+        if lease is not None:
+            lease.release()
 
 
 @dataclass
