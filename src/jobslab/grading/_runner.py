@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,17 @@ def _kill_kernel(client: Any) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+#: A kernel that dies before it answers (a busy machine; two kernels racing for the ZMQ ports
+#: jupyter_client picked) is started again: no cell of the submission has run yet.
+KERNEL_START_ATTEMPTS = 3
+
+
+def _kernel_failed_to_start(err: BaseException | None) -> bool:
+    text = str(err or "")
+    return _State.cell is None and ("Kernel died before replying to kernel_info" in text
+                                    or "Kernel didn't respond" in text)
+
+
 def _outcome(err: BaseException | None) -> dict[str, Any]:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -94,17 +106,22 @@ def main(argv: list[str]) -> int:
 
     _patch_client(int(spec["max_output"]))
     err: BaseException | None = None
-    try:
-        papermill.execute_notebook(
-            spec["input"], spec["output"], parameters=spec["parameters"],
-            kernel_name="python3", cwd=spec["cwd"], progress_bar=False, log_output=False,
-            request_save_on_cell_execute=True, execution_timeout=spec["cell_timeout"],
-            start_timeout=spec.get("start_timeout", 60),
-            allow_errors=bool(spec.get("keep_going")))
-    except KeyboardInterrupt:
-        raise
-    except BaseException as caught:  # every way a submission can end is an outcome
-        err = caught
+    for attempt in range(KERNEL_START_ATTEMPTS):
+        err = None
+        try:
+            papermill.execute_notebook(
+                spec["input"], spec["output"], parameters=spec["parameters"],
+                kernel_name="python3", cwd=spec["cwd"], progress_bar=False, log_output=False,
+                request_save_on_cell_execute=True, execution_timeout=spec["cell_timeout"],
+                start_timeout=spec.get("start_timeout", 60),
+                allow_errors=bool(spec.get("keep_going")))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as caught:  # every way a submission can end is an outcome
+            err = caught
+        if not _kernel_failed_to_start(err) or attempt + 1 == KERNEL_START_ATTEMPTS:
+            break
+        time.sleep(1.0)  # the grader's trouble, not the student's: start the kernel again
     outcome = _outcome(err)
     if spec.get("keep_going") and outcome["status"] in ("error", "exited"):
         outcome["kept_going"] = True
