@@ -17,7 +17,16 @@ when ``jobslab grade`` runs the notebook).
 
 from __future__ import annotations
 
-from ._helpers import call_app, job_data, job_or_none, triggers, wait_until
+from ._helpers import (
+    call_app,
+    handler_answer,
+    handler_raised,
+    job_data,
+    job_or_none,
+    triggers,
+    unanswered_stub,
+    wait_until,
+)
 from ._registry import (
     ENV_CHECKS_PATH,
     Exercise,
@@ -61,10 +70,13 @@ __all__ = [
     "fail",
     "get_exercise",
     "grading",
+    "handler_answer",
+    "handler_raised",
     "job_data",
     "job_or_none",
     "lab_id",
     "load",
     "triggers",
+    "unanswered_stub",
     "wait_until",
 ]

@@ -95,3 +95,26 @@ def call_app(app: Any, method: str, path: str, **kwargs: Any) -> Any:
     if stubs:
         raise stubs[0]
     return response
+
+
+def handler_raised(trigger: dict[str, Any]) -> str:
+    """The exception the learner's handler raised on a recorded trigger, as the last line of
+    its traceback ('' when it raised nothing)."""
+    lines = [line for line in str(trigger.get("error") or "").strip().splitlines() if line]
+    return lines[-1].strip() if lines else ""
+
+
+def handler_answer(trigger: dict[str, Any]) -> str:
+    """What the handler did with a trigger, for a hint: 'answered 503', or
+    "raised KeyError: 'order' (so it answered 500)"."""
+    raised = handler_raised(trigger)
+    return f"raised {raised} (so it answered 500)" if raised else f"answered {trigger['status']}"
+
+
+def unanswered_stub(*groups: list[dict[str, Any]]) -> None:
+    """Raise NotImplementedError ("not answered yet") when an untouched stub raised it inside
+    the handler for any of these triggers."""
+    for group in groups:
+        for trigger in group:
+            if "NotImplementedError" in str(trigger.get("error") or ""):
+                raise NotImplementedError

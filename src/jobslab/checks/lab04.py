@@ -12,7 +12,18 @@ import json
 import time
 from typing import Any
 
-from jobslab.checks import Fail, exercise, expect, fail, job_or_none, triggers, wait_until
+from jobslab.checks import (
+    Fail,
+    exercise,
+    expect,
+    fail,
+    handler_answer,
+    handler_raised,
+    job_or_none,
+    triggers,
+    unanswered_stub,
+    wait_until,
+)
 
 #: The jobs the notebook schedules for exercise 1 (suffix -> data; _NO_DATA: no "data" field).
 _NO_DATA = object()
@@ -37,26 +48,10 @@ def _done(status: int) -> bool:
     return 200 <= status < 300 or status == 404
 
 
-def _raised(trigger: dict[str, Any]) -> str:
-    """The exception a handler raised on this trigger, as its last traceback line ('' if none)."""
-    lines = [line for line in str(trigger.get("error") or "").strip().splitlines() if line]
-    return lines[-1].strip() if lines else ""
 
 
-def _answer(trigger: dict[str, Any]) -> str:
-    """'answered 503', or 'raised KeyError: 'order' (so it answered 500)'."""
-    raised = _raised(trigger)
-    if raised:
-        return f"raised {raised} (so it answered 500)"
-    return f"answered {trigger['status']}"
 
 
-def _stubs(*groups: list[dict[str, Any]]) -> None:
-    """An untouched answer raises NotImplementedError in the handler: report "not answered"."""
-    for group in groups:
-        for trigger in group:
-            if "NotImplementedError" in str(trigger.get("error") or ""):
-                raise NotImplementedError
 
 
 def _seconds(duration: Any) -> float | None:
@@ -91,18 +86,18 @@ def handler(*, handle: Any, received: Any, prefix: str) -> None:
         fail(f"no trigger of {missing} arrived within 4 s: run the cell that serves the app, "
              "then the one that schedules the hello jobs")
     seen = {name: triggers(handle, name) for name in names}
-    _stubs(*seen.values())
+    unanswered_stub(*seen.values())
     for name, sent in names.items():
         first = seen[name][0]
-        if first["status"] == 404 and not _raised(first):
+        if first["status"] == 404 and not handler_raised(first):
             fail(f"the trigger of {name} was answered 404: is the route still "
                  "@app.post(\"/job/{name}\")? (Dapr counts a 404 as done and never retries)")
         if not 200 <= first["status"] < 300:
-            if sent is _NO_DATA and _raised(first):
+            if sent is _NO_DATA and handler_raised(first):
                 fail(f"{name} has no data, so its trigger arrives with an EMPTY body; your "
-                     f"handler {_answer(first)} and Dapr retries it: read the body with "
+                     f"handler {handler_answer(first)} and Dapr retries it: read the body with "
                      "raw = await request.body() and use json.loads(raw) if raw else None")
-            fail(f"for {name} (body {first['body']!r}) your handler {_answer(first)}: "
+            fail(f"for {name} (body {first['body']!r}) your handler {handler_answer(first)}: "
                  "answer the status status_for(name, data) returns (200 for these jobs)")
     if not hasattr(received, "get"):
         fail("pass the received dict of the app cell (received=received)")
@@ -145,15 +140,15 @@ def shipping(*, handle: Any, prefix: str) -> None:
     finished = wait_until(lambda: _gone(list(names.values()), port), timeout=5.0,
                           interval=0.1)
     seen = {suffix: triggers(handle, name) for suffix, name in names.items()}
-    _stubs(*seen.values())
+    unanswered_stub(*seen.values())
     expect(finished, "the ship jobs were still retrying after 5 s: run the cell that "
                      "schedules them again (it gives them at most 4 attempts)")
 
     ok = seen["ship-ok"]
     expect(ok, f"no trigger of {names['ship-ok']} arrived: run the cell that schedules it")
     expect(200 <= ok[0]["status"] < 300,
-           f"A-1 exists and the partner is up, yet your handler {_answer(ok[0])}: answer 200 "
-           "once send_to_partner(order) has returned")
+           f"A-1 exists and the partner is up, yet your handler {handler_answer(ok[0])}: "
+           "answer 200 once send_to_partner(order) has returned")
 
     flaky = seen["ship-flaky"]
     statuses = [t["status"] for t in flaky]
@@ -165,8 +160,8 @@ def shipping(*, handle: Any, prefix: str) -> None:
              "exercise 1's handler answer what status_for returns")
     if not _done(statuses[-1]):
         fail(f"A-2 failed all {len(flaky)} attempts (answers {statuses}), though the partner "
-             f"was back by the third call: the last one {_answer(flaky[-1])}; answer 200 once "
-             "send_to_partner(order) returns")
+             f"was back by the third call: the last one {handler_answer(flaky[-1])}; "
+             "answer 200 once send_to_partner(order) returns")
     expect(len(flaky) == 3,
            f"A-2 took {len(flaky)} attempts (answers {statuses}); with the partner down for two "
            "calls it takes 3: answer 503 while PartnerDown is raised, 200 after")
@@ -178,9 +173,9 @@ def shipping(*, handle: Any, prefix: str) -> None:
         got = seen[suffix]
         expect(got, f"no trigger of {names[suffix]} arrived: run the cell that schedules it")
         if len(got) > 1 or not _done(got[0]["status"]):
-            fail(f"{why}, so retrying cannot help, but your handler {_answer(got[0])} and Dapr "
-                 f"tried {len(got)} times: only 2xx and 404 end a tick (400 is retried like "
-                 f"any other error); {fix}")
+            fail(f"{why}, so retrying cannot help, but your handler "
+                 f"{handler_answer(got[0])} and Dapr tried {len(got)} times: only 2xx and 404 "
+                 f"end a tick (400 is retried like any other error); {fix}")
 
 
 @exercise("04.3", title="3 attempts, 0.5 s apart: a constant failure policy")
@@ -224,7 +219,7 @@ def constant_policy(*, handle: Any, name: str) -> None:
 
     got = wait_until(lambda: len(triggers(handle, name)) >= 3, timeout=4.0)
     seen = triggers(handle, name)
-    _stubs(seen)
+    unanswered_stub(seen)
     if not got:
         if not seen:
             fail("no trigger arrived within 4 s: the first tick of \"@every 1h\" is an hour "
@@ -267,7 +262,7 @@ def drop_policy(*, handle: Any, name: str) -> None:
         expect(finished, f"{name} was still there after 4 s: with repeats 3 and "
                          f"{REFRESH_SCHEDULE} it is done after 1.5 s")
     seen = triggers(handle, name)
-    _stubs(seen)
+    unanswered_stub(seen)
     expect(len(seen) == REFRESH_REPEATS,
            f"{len(seen)} attempts arrived for 3 ticks; with drop each failed tick gets exactly "
            "one: run the cell again (it forgets earlier attempts) and then this check")
@@ -281,14 +276,14 @@ def idempotent(*, handle: Any, prefix: str, db: Any) -> None:
         fail("no charge job triggered: run the cell above that schedules them")
     finished = wait_until(lambda: _gone([crashing, plain], port), timeout=4.0, interval=0.1)
     seen = {name: triggers(handle, name) for name in (crashing, plain)}
-    _stubs(*seen.values())
+    unanswered_stub(*seen.values())
     expect(finished, "the charge jobs were still retrying after 4 s: the repeat of a charge "
                      "must be answered 200, or Dapr keeps trying")
     for name, got in seen.items():
         expect(got, f"no trigger of {name} arrived: run the cell that schedules it")
         if not _done(got[-1]["status"]):
             fail(f"{name} ended with its last attempt failing: your handler "
-                 f"{_answer(got[-1])}; a repeat of an invoice that is already paid is a "
+                 f"{handler_answer(got[-1])}; a repeat of an invoice that is already paid is a "
                  "success: skip the payment and answer 200 (a unique key with INSERT OR "
                  "IGNORE, or a SELECT first in the same transaction)")
     if len(seen[crashing]) < 2:

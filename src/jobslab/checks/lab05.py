@@ -22,7 +22,18 @@ import datetime as dt
 import json
 from typing import Any
 
-from jobslab.checks import Fail, exercise, expect, fail, job_or_none, triggers, wait_until
+from jobslab.checks import (
+    Fail,
+    exercise,
+    expect,
+    fail,
+    handler_answer,
+    handler_raised,
+    job_or_none,
+    triggers,
+    unanswered_stub,
+    wait_until,
+)
 
 REPLICAS = 3
 #: Exercise 1's job: every half second, six times.
@@ -67,25 +78,10 @@ def _all_posts(handle: Any) -> list[dict[str, Any]]:
     return [t for t in rows if str(t.get("method", "POST")) == "POST"]
 
 
-def _raised(trigger: dict[str, Any]) -> str:
-    """The exception a handler raised on this request, as its last traceback line ('' if none)."""
-    lines = [line for line in str(trigger.get("error") or "").strip().splitlines() if line]
-    return lines[-1].strip() if lines else ""
 
 
-def _answer(trigger: dict[str, Any]) -> str:
-    raised = _raised(trigger)
-    if raised:
-        return f"raised {raised} (so it answered 500)"
-    return f"answered {trigger['status']}"
 
 
-def _stub(*groups: list[dict[str, Any]]) -> None:
-    """An untouched answer raises NotImplementedError in the handler: "not answered yet"."""
-    for group in groups:
-        for trigger in group:
-            if "NotImplementedError" in str(trigger.get("error") or ""):
-                raise NotImplementedError
 
 
 def _seconds_after(received: Any, due: Any) -> float:
@@ -149,7 +145,7 @@ def each_tick_once(*, handle: Any, name: str) -> None:
     expect(done, f"{len(seen)} of {REPORT_REPEATS} triggers arrived within 5 s and the job is "
                  "still there: run the cell again (it forgets earlier triggers), then this check")
     failed = [t for t in seen if not 200 <= int(t["status"]) < 300]
-    expect(not failed, f"the app {_answer(failed[0]) if failed else ''} for a tick: run the "
+    expect(not failed, f"the app {handler_answer(failed[0]) if failed else ''} for a tick: run the "
                        "app cell again, unchanged")
 
 
@@ -216,7 +212,7 @@ def staged(*, handle: Any, name: str, due: Any) -> None:
                            "when a replica connects; it is not lost, so do not schedule it "
                            "again")
     expect(200 <= int(first["status"]) < 300,
-           f"the app {_answer(first)}: run the app cell again, unchanged")
+           f"the app {handler_answer(first)}: run the app cell again, unchanged")
 
 
 @exercise("05.4", title="a reminder delivered on every replica is sent once", points=2)
@@ -228,7 +224,7 @@ def idempotent(*, handle: Any, name: str, outbox: Any, db: Any) -> None:
     expect(arrived, f"no trigger of {name!r} arrived within 4 s: run the cell above that "
                     "schedules it")
     assert arrived is not None
-    _stub(arrived)
+    unanswered_stub(arrived)
     first = arrived[0]
     data = json.loads(first["body"] or "null")
     order = data["order"]
@@ -240,7 +236,7 @@ def idempotent(*, handle: Any, name: str, outbox: Any, db: Any) -> None:
             raise Fail("pass the outbox list of the app cell (outbox=outbox)") from None
 
     if not 200 <= int(first["status"]) < 300:
-        fail(f"the first delivery of order {order}: your handler {_answer(first)}; Dapr "
+        fail(f"the first delivery of order {order}: your handler {handler_answer(first)}; Dapr "
              "retries anything but 2xx and 404: send the e-mail and answer 200")
     if sent(order) == 0:
         fail(f"no e-mail was sent for order {order}: call send_email(data['to'], "
@@ -268,13 +264,13 @@ def idempotent(*, handle: Any, name: str, outbox: Any, db: Any) -> None:
     def check_answer(got: dict[str, Any], where: str) -> None:
         if 200 <= int(got["status"]) < 300:
             return
-        if "IntegrityError" in _raised(got):
+        if "IntegrityError" in handler_raised(got):
             fail(f"a repeat of order {order} on {where}: your handler raised IntegrityError "
                  "on the duplicate key (so it answered 500, and Dapr would retry it): INSERT OR "
                  "IGNORE skips a duplicate; answer 200 for a repeat")
-        fail(f"a repeat of order {order} on {where}: your handler {_answer(got)}; a repeat is "
-             "work already done: skip it and answer 200 (Dapr retries anything but 2xx and "
-             "404)")
+        fail(f"a repeat of order {order} on {where}: your handler {handler_answer(got)}; "
+             "a repeat is work already done: skip it and answer 200 (Dapr retries anything "
+             "but 2xx and 404)")
 
     here = next(r for r in replicas if r.index == int(first["replica"]))
     check_answer(replay(here, first["body"], name), f"the same replica ({here.index})")
@@ -292,7 +288,7 @@ def idempotent(*, handle: Any, name: str, outbox: Any, db: Any) -> None:
     body = json.dumps({"order": other_order, "to": data.get("to")})
     got = replay(replicas[(here.index + 1) % len(replicas)], body, f"{name}-b")
     expect(200 <= int(got["status"]) < 300,
-           f"the first reminder for order {other_order}: your handler {_answer(got)}")
+           f"the first reminder for order {other_order}: your handler {handler_answer(got)}")
     expect(sent(other_order) == 1, f"order {other_order} got {sent(other_order)} e-mail(s) "
                                    "from its first delivery: the key of the work is the order "
                                    "(data['order']), not the recipient or the job")
