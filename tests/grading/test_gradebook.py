@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -202,6 +203,41 @@ def test_the_guard_refuses_other_blocks_of_the_range_and_keeps_its_own() -> None
     assert not guard.kill_allowed(1, 9, group=False)  # init carries no grading id
 
 
+def test_the_guard_looks_again_at_a_listener_psutil_has_not_matched_to_a_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """psutil reads open files before the socket table, so a process that began listening in
+    between shows no pid: seen as a real-Dapr submission 'blocked' from its own Scheduler's
+    health port on a loaded machine. The guard looks again; a port nobody listens on is
+    allowed (the connection is refused) and asked about again later."""
+    import psutil
+
+    from jobslab.grading import _guard
+
+    listen = psutil.CONN_LISTEN
+    answers: list[list[int | None]] = []
+
+    def net_connections(kind: str) -> list[SimpleNamespace]:
+        pids = answers.pop(0) if len(answers) > 1 else answers[0]
+        return [SimpleNamespace(status=listen, laddr=SimpleNamespace(port=40001), pid=pid)
+                for pid in pids]
+
+    monkeypatch.setattr(psutil, "net_connections", net_connections)
+    monkeypatch.setattr(_guard, "LOOKUP_PAUSE", 0.0)
+    guard = _guard._Guard("me", set(), 21000, 23000, None)
+    monkeypatch.setattr(guard, "_owner_id", {1: "me", 2: "you", 3: ""}.get)
+    answers[:] = [[]]
+    assert guard.port_allowed(40001) and 40001 not in guard.ports
+    answers[:] = [[None], [None], [1]]
+    assert guard.port_allowed(40001) and guard.ports[40001]
+    guard.ports.clear()
+    answers[:] = [[None]]
+    assert not guard.port_allowed(40001)
+    for owner, allowed in ((2, False), (3, False), (1, True)):
+        guard.ports.clear()
+        answers[:] = [[owner]]
+        assert guard.port_allowed(40001) is allowed
+
+
 def test_jobslab_grade_exits_0_whatever_the_scores(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     from jobslab.cli import main
@@ -225,3 +261,16 @@ def test_jobslab_grade_exits_2_when_grading_cannot_start(
     assert "lab 96 has no checks" in capsys.readouterr().err
     assert main(["grade", str(tmp_path), "--lab", "90", "--out", str(tmp_path / "o")]) == 2
     assert "no submissions" in capsys.readouterr().err
+
+
+def test_a_blocked_reason_says_whose_ports_without_naming_them() -> None:
+    said = _grade._ports_reached
+    assert said([], (21000, 23000)) == ""
+    assert said([{"kind": "kill", "target": 1}], (21000, 23000)) == ""
+    assert said([{"kind": "port", "target": 21013}], (21000, 23000)) == \
+        "tried to reach another submission's ports"
+    assert said([{"kind": "port", "target": 34671}], (21000, 23000)) == \
+        "tried to reach ports of other processes on this machine"
+    assert said([{"kind": "port", "target": 21013}, {"kind": "port", "target": 8888}],
+                (21000, 23000)) == ("tried to reach another submission's ports and ports of "
+                                    "other processes on this machine")

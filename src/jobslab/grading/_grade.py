@@ -194,6 +194,21 @@ def _read_notebook(path: Path) -> tuple[Any | None, str, str]:
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 
 
+def _ports_reached(violations: list[dict[str, Any]], port_range: tuple[int, int]) -> str:
+    """What the refused connections reached for, in words that do not depend on which ports
+    this run was handed (the gradebook is the same on a regrade); the executed notebook
+    names the ports."""
+    ports = [v.get("target") for v in violations if v.get("kind") == "port"]
+    if not ports:
+        return ""
+    first, last = port_range
+    others = "another submission's ports" if any(
+        isinstance(p, int) and first <= p < last for p in ports) else ""
+    outside = "ports of other processes on this machine" if any(
+        not (isinstance(p, int) and first <= p < last) for p in ports) else ""
+    return "tried to reach " + " and ".join(filter(None, (others, outside)))
+
+
 def _sanitize(text: str, sandbox: Sandbox | None) -> str:
     text = " ".join(str(text).split())
     if sandbox is not None:
@@ -412,8 +427,7 @@ def grade_one(sub: Submission, settings: Settings, blocks: PortBlocks,
                 reason = f"{reason} (the other cells ran on)"
         if violations:
             kinds = sorted({str(v.get("kind")) for v in violations})
-            blocked = ("tried to reach another submission's ports"
-                       if "port" in kinds else "")
+            blocked = _ports_reached(violations, settings.port_range)
             if "kill" in kinds:
                 blocked = (blocked + " and " if blocked else "tried to ") + \
                     "signal processes that are not its own"

@@ -19,8 +19,9 @@ removed once added) that:
   renaming or linking anything else there is refused, so no submission reads or writes
   another's records, notebook or state.
 
-Ports are looked up once per process and port. Native code (daprd, a ``curl`` started with
-``subprocess``, ctypes) is not covered: docs/labs-and-grading.md#limits.
+A port's verdict is kept, per process, once some process listens on it. Native code (daprd,
+a ``curl`` started with ``subprocess``, ctypes) is not covered:
+docs/labs-and-grading.md#limits.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import os
 import sys
 import threading
+import time
 from typing import Any
 
 ENV_ID = "JOBSLAB_GRADING_ID"
@@ -38,6 +40,10 @@ ENV_RANGE = "JOBSLAB_GRADING_RANGE"
 ENV_VIOLATIONS = "JOBSLAB_GRADING_VIOLATIONS"
 ENV_FENCE = "JOBSLAB_GRADING_FENCE"
 ENV_ROOT = "JOBSLAB_GRADING_ROOT"
+#: How often a port's listeners are looked up while one of them shows no process (psutil
+#: misses a listener that started between its two reads), and the first pause between looks.
+LOOKUPS = 5
+LOOKUP_PAUSE = 0.05
 #: The folder of the fence that holds ``sitecustomize.py`` (readable by every submission).
 SITE = "site"
 
@@ -129,8 +135,17 @@ class _Guard:
             return False
         import psutil
 
-        listeners = [c.pid for c in psutil.net_connections("inet")
-                     if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port]
+        for attempt in range(LOOKUPS):
+            listeners = [c.pid for c in psutil.net_connections("inet")
+                         if c.status == psutil.CONN_LISTEN and c.laddr
+                         and c.laddr.port == port]
+            if not listeners:
+                return True  # nobody listens (yet): the connection is refused; ask again later
+            if None not in listeners:
+                break
+            # psutil maps sockets to processes by their open files, read before the socket
+            # table: a process that began listening in between shows no pid. Look again.
+            time.sleep(LOOKUP_PAUSE * (attempt + 1))
         allowed = all(pid is not None and self._owner_id(pid) in (self.id, None)
                       for pid in listeners)
         self.ports[port] = allowed
