@@ -76,12 +76,16 @@ def test_the_method_tells_a_bindings_options_probe_from_a_trigger(served):
     url, log, _ = served
     assert httpx.options(f"{url}/cron-binding").status_code == 405
     assert httpx.post(f"{url}/cron-binding").status_code == 200
-    log.wait_for(2, timeout=5)
+    log.wait_for(1, timeout=5)
     assert list(log.frame()["method"]) == ["OPTIONS", "POST"]
     assert list(log.frame()["status"]) == [405, 200]
     said = summary(log.snapshot())
     assert "1 of them OPTIONS probes of a cron binding" in said
     assert "error status" not in said
+    assert [t.method for t in log.wait_for(1, job="cron-binding", timeout=5)] == ["POST"]
+    assert list(log.frame(probes=False)["method"]) == ["POST"]
+    with pytest.raises(TimeoutError):
+        log.wait_for(2, job="cron-binding", timeout=0.2)  # the probe is not a trigger
 
 
 def test_handler_exception_is_recorded_not_printed(served, capsys):

@@ -31,6 +31,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JOB_PREFIX = "/job/"
+#: The method of the probe daprd sends a cron binding's route at start-up: not a trigger.
+PROBE_METHOD = "OPTIONS"
 COLUMNS = ["received", "replica", "method", "route", "job", "status", "body", "error"]
 
 
@@ -79,14 +81,25 @@ class TriggerLog:
         with self._cond:
             return [t for t in self._items if job is None or t.job == job]
 
-    def frame(self, job: str | None = None) -> pd.DataFrame:
-        rows = [dataclasses.asdict(t) for t in self.snapshot(job)]
+    def _triggers(self, job: str | None) -> list[Trigger]:
+        """The recorded triggers (not probes) of ``job``; the caller holds the lock."""
+        return [t for t in self._items
+                if (job is None or t.job == job) and t.method != PROBE_METHOD]
+
+    def frame(self, job: str | None = None, *, probes: bool = True) -> pd.DataFrame:
+        """The recorded requests (of ``job``) as a DataFrame; ``probes=False`` leaves out the
+        ``OPTIONS`` probes of cron bindings."""
+        rows = [dataclasses.asdict(t) for t in self.snapshot(job)
+                if probes or t.method != PROBE_METHOD]
         frame = pd.DataFrame(rows, columns=COLUMNS)
         frame["received"] = pd.to_datetime(frame["received"], utc=True)
         return frame.astype({"replica": "int64", "status": "int64"})
 
     def wait_for(self, n: int, job: str | None = None, timeout: float = 30.0) -> list[Trigger]:
         """Block until ``n`` matching triggers have arrived; raise TimeoutError otherwise.
+
+        A cron binding's ``OPTIONS`` probe is not a trigger: it is recorded (``frame()``) but
+        neither counted nor returned here.
 
         In a notebook a live line shows the count ("3/6 triggers of 'tick'"); it is updated by
         this (the caller's) thread only, between waits on the condition (jobslab.progress).
@@ -97,7 +110,7 @@ class TriggerLog:
 
         def count() -> int:
             with self._cond:
-                return sum(1 for t in self._items if job is None or t.job == job)
+                return len(self._triggers(job))
 
         def text(got: int, waited: float) -> str:
             return f"{got}/{n} {of} {progress.bar(got, n)} {waited:.1f} s of {timeout:g} s"
@@ -105,11 +118,11 @@ class TriggerLog:
         with progress.Line(text(count(), 0.0)) as line:
             while True:
                 with self._cond:
-                    matching = [t for t in self._items if job is None or t.job == job]
+                    matching = self._triggers(job)
                     left = deadline - time.monotonic()
                     if len(matching) < n and left > 0:
                         self._cond.wait(min(left, progress.MIN_UPDATE_INTERVAL))
-                        matching = [t for t in self._items if job is None or t.job == job]
+                        matching = self._triggers(job)
                 now = time.monotonic()
                 got = len(matching)
                 if got >= n:

@@ -246,7 +246,9 @@ class ServeHandle:
         return self._log.frame()
 
     def wait_for(self, n: int, job: str | None = None, timeout: float = 30.0) -> pd.DataFrame:
-        """Return as soon as ``n`` triggers (of ``job``, if given) have arrived, as a DataFrame.
+        """Return as soon as ``n`` triggers (of ``job``, if given) have arrived, as a DataFrame
+        (a cron binding's ``OPTIONS`` probe is not a trigger: it is in :attr:`triggers`, not
+        here).
 
         Raises ``TimeoutError`` saying what did arrive when ``timeout`` seconds pass first.
 
@@ -255,7 +257,7 @@ class ServeHandle:
             handle.wait_for(6, job="tick", timeout=20)
         """
         self._log.wait_for(n, job=job, timeout=timeout)
-        return self._log.frame(job)
+        return self._log.frame(job, probes=False)
 
     def clear(self) -> None:
         """Forget the recorded triggers (the servers keep running)."""
