@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +20,20 @@ from support.lanes import FAST_LANE
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# --- stopping ---------------------------------------------------------------------------
+# SIGTERM (``timeout``, CI cancelling, run-tests stopping) ends the run like Ctrl-C, so the
+# fixtures' clean-up still stops the Schedulers, sidecars and JupyterLab servers they started.
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
 
 # --- the fast lane --------------------------------------------------------------------------
 # `pytest -m "not slow"` starts no process: a test not marked slow that starts one fails
