@@ -8,11 +8,12 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from jobslab import ports as _ports
+from support.ports import lease
 
 
 def _kill_guards(state: Path) -> None:
@@ -40,24 +41,23 @@ def state_dir(tmp_path, monkeypatch) -> Path:
                    capture_output=True, timeout=60, check=False)
 
 
-@pytest.fixture
-def ports() -> dict[str, int]:
-    """Free ports: a scheduler port, a base Dapr HTTP port with room for 3 replicas (+10 for
-    the busy-port case), and one to hold busy. (The dict is also a notebook's parameters.)"""
-    for _ in range(50):
-        sched, busy = _ports.free_ports(2)
-        base = _ports.free_ports(1)[0]
-        wanted = [base + i for i in (0, 1, 2, 10)]
-        if all(p < 65536 and _ports.can_bind(p) for p in wanted) and not {sched, busy} & set(
-                wanted):
-            return {"scheduler_port": sched, "dapr_http_port": base, "busy_port": busy}
-    pytest.fail("could not find free ports")
+#: Offsets in the test's block of ports: Dapr HTTP ports of replicas 0-2, the Dapr HTTP port
+#: of the busy-port case, the Scheduler, the port held busy, two spares.
+REPLICAS, BUSY_CASE, SCHEDULER, BUSY, SPARES = (0, 1, 2), 5, 6, 7, (8, 9)
 
 
 @pytest.fixture
-def spare_ports(ports) -> list[int]:
-    """Two more free ports, distinct from every port :func:`ports` promised (the OS only knows
-    about bound ports, so picking them independently could hand back a promised one)."""
-    promised = {ports["scheduler_port"], ports["busy_port"],
-                *(ports["dapr_http_port"] + i for i in range(11))}
-    return _ports.free_ports(2, exclude=promised)
+def ports() -> Iterator[dict[str, int]]:
+    """A block of ports leased for the test (support.ports says why): a Scheduler port, a
+    base Dapr HTTP port with room for 3 replicas (and ``+5`` for the busy-port case), and one
+    to hold busy. (The dict is also a notebook's parameters.)"""
+    with lease() as block:
+        base = block.base
+        yield {"scheduler_port": base + SCHEDULER, "dapr_http_port": base + REPLICAS[0],
+               "busy_port": base + BUSY}
+
+
+@pytest.fixture
+def spare_ports(ports: dict[str, int]) -> list[int]:
+    """Two more ports of the test's block, distinct from every port :func:`ports` promised."""
+    return [ports["dapr_http_port"] + offset for offset in SPARES]

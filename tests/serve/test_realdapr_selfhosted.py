@@ -23,6 +23,7 @@ import jobslab
 from jobslab import jobs, settings
 from jobslab.hosting import ServeError, _serve
 from jobslab.selfhosted import SelfHostedBackend
+from support.ports import free_port
 from support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdapr]
@@ -116,9 +117,7 @@ def test_stand_in_scheduler_on_the_port_is_named_with_the_fix(real: dict[str, in
 def test_two_installations_run_side_by_side(tmp_path: Path) -> None:
     """Two state dirs are two installations: each scheduler gets its own health, metrics and
     etcd ports, so both run at once (a grader next to a learner's open lab)."""
-    from jobslab import ports as _ports
-
-    first, second = _ports.free_ports(2)
+    first, second = free_port(), free_port()
     a = SelfHostedBackend(state_dir=tmp_path / "a", scheduler_port=first)
     b = SelfHostedBackend(state_dir=tmp_path / "b", scheduler_port=second)
     try:

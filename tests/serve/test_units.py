@@ -18,6 +18,7 @@ from jobslab import ports as _ports
 from jobslab.hosting import PortInUseError
 from jobslab.hosting._recording import RecordingMiddleware, TriggerLog
 from jobslab.hosting._server import BackgroundServer
+from support.ports import free_port
 
 
 def make_app() -> FastAPI:
@@ -45,7 +46,7 @@ def make_app() -> FastAPI:
 @pytest.fixture
 def served():
     log = TriggerLog()
-    port = _ports.free_ports(1)[0]
+    port = free_port()
     server = BackgroundServer(RecordingMiddleware(make_app(), log, 2, ["cron-binding"]),
                               port=port, name="unit")
     server.start(timeout=10)
@@ -117,7 +118,7 @@ def test_busy_port_names_the_holder():
 
 
 def test_restarting_on_the_same_port_replaces_the_old_server():
-    port = _ports.free_ports(1)[0]
+    port = free_port()
     first = BackgroundServer(make_app(), port=port, name="first")
     first.start(timeout=10)
     second = BackgroundServer(make_app(), port=port, name="second")
@@ -155,7 +156,7 @@ def test_client_builds_dapr_requests_and_raises_dapr_errors(monkeypatch):
 
 
 def test_client_says_when_no_sidecar_answers():
-    port = _ports.free_ports(1)[0]
+    port = free_port()
     with pytest.raises(jobs.DaprError, match="no answer from the Dapr sidecar") as info:
         jobs.delete("x", port=port)
     assert info.value.status == 0

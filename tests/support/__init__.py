@@ -5,7 +5,8 @@ conftest files never import one another, nor load a file by path; a conftest hol
 hooks only, built from what is here (tests/test_repository.py checks all of this).
 
 - ``waiting``    ``wait_until``: the one deadline-bound poll
-- ``ports``      ``free_port``, ``free_port_block``
+- ``ports``      ``free_port``, ``free_port_block``, ``lease``: leased blocks below the
+                 ephemeral range
 - ``processes``  ``child_env``, ``jobslab`` (run the CLI), ``kill_group``
 - ``stacks``     contract tests: ``Stack`` (stand-in) / ``DaprStack`` (real Dapr), ``stack``,
                  ``BACKENDS``, ``Sidecar``, ``RecordingApp``, ``error``
