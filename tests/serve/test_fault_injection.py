@@ -7,11 +7,15 @@ replica, the Jobs API on one (docs/dapr-behaviour.md#cron-bindings).
 
 from __future__ import annotations
 
+import socket
+
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 
 import jobslab
 from jobslab import jobs
+from jobslab.hosting import PortInUseError
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
@@ -65,6 +69,45 @@ def test_a_stopped_replica_restarts_and_gets_triggers_again(state_dir, ports) ->
     jobs.schedule("both", "@every 1s", repeats=6, port=handle.dapr_http_port)
     both = handle.wait_for(6, job="both", timeout=30)
     assert set(both["replica"]) == {0, 1}
+
+
+def test_a_restarted_replica_whose_app_port_was_taken_gets_a_new_one(state_dir, ports) -> None:
+    """The OS hands a stopped replica's app port (one it picked) to whoever asks next — seen
+    when a notebook run beside this one started its app servers. start() then takes a new
+    free port and tells the sidecar, which delivers there."""
+    jobslab.connect(scheduler_port=ports["scheduler_port"])
+    handle = jobslab.serve(_app(), app_id="moved", replicas=2,
+                           dapr_http_port=ports["dapr_http_port"])
+    replica = handle.replicas[1]
+    old = replica.app_port
+    replica.stop()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", old))
+        squatter.listen()
+        replica.start()
+        assert replica.running and replica.app_port != old
+        meta = httpx.get(f"http://127.0.0.1:{replica.dapr_http_port}/v1.0/metadata").json()
+        assert meta["appConnectionProperties"]["port"] == replica.app_port
+        jobs.schedule("moved", "@every 1s", repeats=6, port=handle.dapr_http_port)
+        moved = handle.wait_for(6, job="moved", timeout=30)
+        assert set(moved["replica"]) == {0, 1}
+
+
+def test_a_replica_on_an_app_port_the_learner_chose_says_who_holds_it(state_dir, ports,
+                                                                       spare_ports) -> None:
+    """A port the learner chose is never swapped behind their back: start() names the
+    holder."""
+    jobslab.connect(scheduler_port=ports["scheduler_port"])
+    handle = jobslab.serve(_app(), app_id="chosen", replicas=1, app_port=spare_ports[0],
+                           dapr_http_port=ports["dapr_http_port"])
+    replica = handle.replicas[0]
+    replica.stop()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", spare_ports[0]))
+        squatter.listen()
+        with pytest.raises(PortInUseError, match=f"port {spare_ports[0]} is already in use"):
+            replica.start()
+    assert replica.app_port == spare_ports[0]
 
 
 def test_a_cron_binding_fires_on_every_replica_and_is_recorded(state_dir, ports,

@@ -11,11 +11,13 @@ port; run two installations side by side.
 from __future__ import annotations
 
 import collections
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 
@@ -95,6 +97,29 @@ def test_three_replicas_each_tick_once_replica_stop_and_scheduler_restart(
     jobs.schedule("kept", due_time="2s", data={"k": 1}, port=port)
     handle.restart_scheduler()
     handle.wait_for(1, job="kept", timeout=60)
+    handle.stop()
+
+
+def test_a_restarted_replica_whose_app_port_was_taken_is_given_a_new_one_by_daprd(
+        real: dict[str, int]) -> None:
+    """As on the stand-in (tests/serve/test_fault_injection.py): real daprd is started again
+    with the new --app-port and delivers there."""
+    jobslab.connect()
+    handle = jobslab.serve(plain_app(), app_id="moved", replicas=2,
+                           dapr_http_port=real["dapr_http_port"])
+    replica = handle.replicas[1]
+    old = replica.app_port
+    replica.stop()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", old))
+        squatter.listen()
+        replica.start()
+        assert replica.running and replica.app_port != old
+        meta = httpx.get(f"http://127.0.0.1:{replica.dapr_http_port}/v1.0/metadata").json()
+        assert meta["appConnectionProperties"]["port"] == replica.app_port
+        jobs.schedule("moved", "@every 0.3s", repeats=12, port=handle.dapr_http_port)
+        moved = handle.wait_for(12, job="moved", timeout=30)
+        assert set(moved["replica"]) == {0, 1}
     handle.stop()
 
 

@@ -22,12 +22,14 @@ from ..paths import display_path
 from . import _server
 from ._backend import FEATURES, Backend, Sidecar, get_backend, local_only_error, supports
 from ._recording import RecordingMiddleware, TriggerLog, summary
-from ._server import BackgroundServer, ServeError
+from ._server import BackgroundServer, PortInUseError, ServeError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DAPR_HTTP_PORT = settings.DAPR_HTTP_PORT
 START_TIMEOUT = 30.0
+#: Tries to find a restarted replica a free app port (see :class:`Replica`).
+APP_PORT_ATTEMPTS = 3
 
 _lock = threading.RLock()
 _backend: Backend | None = None
@@ -140,17 +142,20 @@ class Replica:
     """One replica: an app server in a kernel thread and (local backend) its sidecar.
 
     ``stop()`` takes both down (a crashed pod); ``start()`` brings them back on the same
-    ports. Example::
+    ports — except an app port the OS picked (``serve(app_port=None)``) that another process
+    took while the replica was down: the OS hands such ports out again, so the replica then
+    gets a new one and its sidecar is told. Example::
 
         handle.replicas[1].stop()
         handle.replicas[1].start()
     """
 
     def __init__(self, handle: ServeHandle, index: int, app_port: int,
-                 dapr_http_port: int) -> None:
+                 dapr_http_port: int, *, app_port_picked: bool = False) -> None:
         self._handle = handle
         self.index = index
         self.app_port = app_port
+        self._app_port_picked = app_port_picked  # by the OS, not by the learner
         self.dapr_http_port = dapr_http_port
         self.server: BackgroundServer | None = None
         self.sidecar: Sidecar | None = None
@@ -168,12 +173,27 @@ class Replica:
                                        name=f"{h.app_id}-{self.index}")
         self.server.start(timeout=min(timeout, 15.0))
 
+    def _start_server_again(self, timeout: float) -> None:
+        """The app server on its port; on a new free one when the OS gave its old port (one
+        it had picked) to another process meanwhile."""
+        h = self._handle
+        for attempt in range(APP_PORT_ATTEMPTS):
+            if self._app_port_picked and not _ports.can_bind(self.app_port, h.backend.app_host):
+                taken = {p for r in h.replicas for p in (r.app_port, r.dapr_http_port)}
+                self.app_port = _ports.free_ports(1, h.backend.app_host, exclude=taken)[0]
+            try:
+                self._start_server(timeout)
+                return
+            except PortInUseError:
+                if not self._app_port_picked or attempt + 1 == APP_PORT_ATTEMPTS:
+                    raise
+
     def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start this replica's app server and sidecar again; waits until both are ready."""
         if self.running:
             return
         self.stop()
-        self._start_server(timeout)
+        self._start_server_again(timeout)
         try:
             h = self._handle
             [self.sidecar] = h.backend.start_sidecars(
@@ -413,7 +433,8 @@ def serve(app: Any, app_id: str = "jobs-lab", replicas: int = 1, app_port: int |
             app_ports = [int(app_port) + i for i in range(replicas)]
         rpath = os.fspath(resources_path) if resources_path is not None else None
         handle = ServeHandle(app, app_id, backend, [*bindings, *_binding_routes(rpath)], rpath)
-        handle.replicas = [Replica(handle, i, app_ports[i], dapr_ports[i])
+        handle.replicas = [Replica(handle, i, app_ports[i], dapr_ports[i],
+                                   app_port_picked=app_port is None)
                            for i in range(replicas)]
         try:
             for replica in handle.replicas:
