@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import socket
 
-import httpx
 import pytest
 from fastapi import FastAPI, Request
 
 import jobslab
 from jobslab import jobs
 from jobslab.hosting import PortInUseError
+from support.kernels import restart_with_app_port_taken
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # real processes (or fakes) and real waits
@@ -78,19 +78,7 @@ def test_a_restarted_replica_whose_app_port_was_taken_gets_a_new_one(state_dir, 
     jobslab.connect(scheduler_port=ports["scheduler_port"])
     handle = jobslab.serve(_app(), app_id="moved", replicas=2,
                            dapr_http_port=ports["dapr_http_port"])
-    replica = handle.replicas[1]
-    old = replica.app_port
-    replica.stop()
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", old))
-        squatter.listen()
-        replica.start()
-        assert replica.running and replica.app_port != old
-        meta = httpx.get(f"http://127.0.0.1:{replica.dapr_http_port}/v1.0/metadata").json()
-        assert meta["appConnectionProperties"]["port"] == replica.app_port
-        jobs.schedule("moved", "@every 1s", repeats=6, port=handle.dapr_http_port)
-        moved = handle.wait_for(6, job="moved", timeout=30)
-        assert set(moved["replica"]) == {0, 1}
+    restart_with_app_port_taken(handle, "@every 1s", 6)
 
 
 def test_a_replica_on_an_app_port_the_learner_chose_says_who_holds_it(state_dir, ports,

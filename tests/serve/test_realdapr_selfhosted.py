@@ -11,13 +11,11 @@ port; run two installations side by side.
 from __future__ import annotations
 
 import collections
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI, Request
 
@@ -25,6 +23,7 @@ import jobslab
 from jobslab import jobs, settings
 from jobslab.hosting import ServeError, _serve
 from jobslab.selfhosted import SelfHostedBackend
+from support.kernels import restart_with_app_port_taken
 from support.ports import free_port
 from support.waiting import wait_until
 
@@ -107,19 +106,7 @@ def test_a_restarted_replica_whose_app_port_was_taken_is_given_a_new_one_by_dapr
     jobslab.connect()
     handle = jobslab.serve(plain_app(), app_id="moved", replicas=2,
                            dapr_http_port=real["dapr_http_port"])
-    replica = handle.replicas[1]
-    old = replica.app_port
-    replica.stop()
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", old))
-        squatter.listen()
-        replica.start()
-        assert replica.running and replica.app_port != old
-        meta = httpx.get(f"http://127.0.0.1:{replica.dapr_http_port}/v1.0/metadata").json()
-        assert meta["appConnectionProperties"]["port"] == replica.app_port
-        jobs.schedule("moved", "@every 0.3s", repeats=12, port=handle.dapr_http_port)
-        moved = handle.wait_for(12, job="moved", timeout=30)
-        assert set(moved["replica"]) == {0, 1}
+    restart_with_app_port_taken(handle, "@every 0.3s", 12)
     handle.stop()
 
 

@@ -7,12 +7,14 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 import pytest
 from fastapi import FastAPI, Request
@@ -129,3 +131,24 @@ def serve_after_a_killed_kernel(tmp_path: Path, base: int, pid_dir: Path, patter
     for port in (base, base + 1, *served["app_ports"]):
         wait_until(lambda port=port: _ports.can_bind(port), 10, f"port {port} free")
     return jobslab.serve(make_app(), app_id="killed", replicas=2, dapr_http_port=base)
+
+
+def restart_with_app_port_taken(handle: Any, every: str, repeats: int) -> None:
+    """Stop replica 1 of ``handle``, hold its (OS-picked) app port, start it again: it must
+    run on a new app port, its sidecar report that port, and ``repeats`` ticks of a job
+    every ``every`` reach both replicas."""
+    from jobslab import jobs
+
+    replica = handle.replicas[1]
+    old = replica.app_port
+    replica.stop()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", old))
+        squatter.listen()
+        replica.start()
+        assert replica.running and replica.app_port != old
+        meta = httpx.get(f"http://127.0.0.1:{replica.dapr_http_port}/v1.0/metadata").json()
+        assert meta["appConnectionProperties"]["port"] == replica.app_port
+        jobs.schedule("moved", every, repeats=repeats, port=handle.dapr_http_port)
+        moved = handle.wait_for(repeats, job="moved", timeout=30)
+        assert set(moved["replica"]) == {0, 1}
