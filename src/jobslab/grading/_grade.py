@@ -198,15 +198,15 @@ def _ports_reached(violations: list[dict[str, Any]], port_range: tuple[int, int]
     """What the refused connections reached for, in words that do not depend on which ports
     this run was handed (the gradebook is the same on a regrade); the executed notebook
     names the ports."""
-    ports = [v.get("target") for v in violations if v.get("kind") == "port"]
-    if not ports:
-        return ""
     first, last = port_range
-    others = "another submission's ports" if any(
-        isinstance(p, int) and first <= p < last for p in ports) else ""
-    outside = "ports of other processes on this machine" if any(
-        not (isinstance(p, int) and first <= p < last) for p in ports) else ""
-    return "tried to reach " + " and ".join(filter(None, (others, outside)))
+    inside = {isinstance(v.get("target"), int) and first <= v["target"] < last
+              for v in violations if v.get("kind") == "port"}
+    if not inside:
+        return ""
+    whose = [what for flag, what in ((True, "another submission's ports"),
+                                     (False, "ports of other processes on this machine"))
+             if flag in inside]
+    return "tried to reach " + " and ".join(whose)
 
 
 def _sanitize(text: str, sandbox: Sandbox | None) -> str:

@@ -56,6 +56,11 @@ class Trigger:
     error: str = ""
     method: str = "POST"
 
+    @property
+    def is_probe(self) -> bool:
+        """True for a cron binding's start-up ``OPTIONS`` probe: recorded, not a trigger."""
+        return self.method == PROBE_METHOD
+
     def json(self) -> Any:
         """The body parsed as JSON (None for an empty body)."""
         return json.loads(self.body) if self.body else None
@@ -83,14 +88,12 @@ class TriggerLog:
 
     def _triggers(self, job: str | None) -> list[Trigger]:
         """The recorded triggers (not probes) of ``job``; the caller holds the lock."""
-        return [t for t in self._items
-                if (job is None or t.job == job) and t.method != PROBE_METHOD]
+        return [t for t in self._items if (job is None or t.job == job) and not t.is_probe]
 
     def frame(self, job: str | None = None, *, probes: bool = True) -> pd.DataFrame:
         """The recorded requests (of ``job``) as a DataFrame; ``probes=False`` leaves out the
         ``OPTIONS`` probes of cron bindings."""
-        rows = [dataclasses.asdict(t) for t in self.snapshot(job)
-                if probes or t.method != PROBE_METHOD]
+        rows = [dataclasses.asdict(t) for t in self.snapshot(job) if probes or not t.is_probe]
         frame = pd.DataFrame(rows, columns=COLUMNS)
         frame["received"] = pd.to_datetime(frame["received"], utc=True)
         return frame.astype({"replica": "int64", "status": "int64"})
@@ -149,9 +152,9 @@ def summary(triggers: Iterable[Trigger]) -> str:
         return "none arrived"
     counts = Counter((t.job, t.replica) for t in items)
     parts = [f"{job!r} ×{c} on replica {r}" for (job, r), c in sorted(counts.items())]
-    probes = sum(1 for t in items if t.method == "OPTIONS")
+    probes = sum(1 for t in items if t.is_probe)
     failed = sum(1 for t in items
-                 if t.method != "OPTIONS" and t.status >= 300 and t.status != 404)
+                 if not t.is_probe and t.status >= 300 and t.status != 404)
     notes = [f"{probes} of them OPTIONS probes of a cron binding"] if probes else []
     notes += [f"{failed} answered with an error status"] if failed else []
     extra = f" ({'; '.join(notes)})" if notes else ""
